@@ -1,0 +1,199 @@
+"""Turn the spans of one trace into runs and steps (design.md §2 and §5 "Runs and names").
+
+A run is the outermost agent-marked span of a trace, else the trace's root. Spans arrive in any order,
+so this is recomputed from all the spans a trace has so far whenever new ones arrive: a late child still
+counts, and a trace whose run span never arrived shows as one `incomplete` run, keyed by the missing
+parent's span id, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Span = Mapping[str, Any]
+
+INCOMPLETE = "incomplete"
+
+
+def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Runs and steps of one trace.
+
+    Args:
+        spans: the trace's spans (any order; duplicates of a span id are ignored after the first).
+
+    Returns:
+        (runs, steps) as dicts with the run and step columns of `firstwatch.store.schema`, less
+        `project`.
+    """
+    by_id: dict[str, Span] = {}
+    for span in spans:
+        by_id.setdefault(span["span_id"], span)
+    if not by_id:
+        return [], []
+
+    def parent_of(span: Span) -> str | None:
+        parent = span.get("parent_span_id")
+        return parent or None
+
+    def top(span_id: str) -> tuple[str, list[str]]:
+        """The topmost known ancestor (or the missing id above it) and the chain walked."""
+        chain = [span_id]
+        seen = {span_id}
+        current = by_id[span_id]
+        while True:
+            parent = parent_of(current)
+            if parent is None:
+                return chain[-1], chain
+            if parent not in by_id or parent in seen:
+                return parent, chain
+            chain.append(parent)
+            seen.add(parent)
+            current = by_id[parent]
+
+    # Each span's chain of known ancestors, nearest first.
+    chains = {span_id: top(span_id) for span_id in by_id}
+
+    marked = {sid for sid, s in by_id.items() if s.get("agent_marked")}
+    run_ids: list[str] = []
+    if marked:
+        for sid in marked:
+            _, chain = chains[sid]
+            if not any(a in marked for a in chain[1:]):
+                run_ids.append(sid)
+    else:
+        run_ids = [sid for sid, s in by_id.items() if parent_of(s) is None]
+
+    run_set = set(run_ids)
+    # Spans above no run: their chain ends at a missing parent or at a root outside any run.
+    owner: dict[str, str] = {}
+    orphans: dict[str, list[str]] = {}
+    for sid, (topmost, chain) in chains.items():
+        if sid in run_set:
+            owner[sid] = sid
+            continue
+        run = next((a for a in chain[1:] if a in run_set), None)
+        if run is not None:
+            owner[sid] = run
+        elif topmost not in by_id:
+            orphans.setdefault(topmost, []).append(sid)
+
+    runs: list[dict[str, Any]] = []
+    complete_runs = sorted(run_ids, key=lambda r: by_id[r]["start_ns"])
+    if orphans and complete_runs:
+        # A missing span in the middle of a run: its subtree still belongs to the trace's run.
+        for members in orphans.values():
+            for sid in members:
+                owner[sid] = complete_runs[0]
+        orphans = {}
+
+    steps: list[dict[str, Any]] = []
+    members_of: dict[str, list[Span]] = {}
+    for sid, run in owner.items():
+        if sid != run:
+            members_of.setdefault(run, []).append(by_id[sid])
+    for run_id in complete_runs:
+        run_span = by_id[run_id]
+        members = members_of.get(run_id, [])
+        runs.append(_run_row(run_span, members, complete=True))
+        steps.extend(_step_row(s, run_id, run_span) for s in members)
+    for missing_id, member_ids in sorted(orphans.items()):
+        members = [by_id[m] for m in member_ids]
+        row = _incomplete_run_row(missing_id, members)
+        runs.append(row)
+        steps.extend(_step_row(s, missing_id, row) for s in members)
+    return runs, steps
+
+
+def _earliest_error_class(members: Iterable[Span]) -> str | None:
+    failed = [s for s in members if s.get("status") == "error" and s.get("error_class")]
+    failed.sort(key=lambda s: s["start_ns"])
+    for span in failed:
+        if span["error_class"] != "unknown":
+            return str(span["error_class"])
+    return None
+
+
+def _run_row(run: Span, members: list[Span], *, complete: bool) -> dict[str, Any]:
+    status = "error" if run.get("status") == "error" else "ok"
+    error_class = None
+    if status == "error":
+        error_class = _earliest_error_class(members) or run.get("error_class") or "unknown"
+    retry_count = int(run.get("retry_count") or 0) + sum(
+        int(s.get("retry_count") or 0) for s in members
+    )
+    retry_wait = float(run.get("retry_wait_ms") or 0.0) + sum(
+        float(s.get("retry_wait_ms") or 0.0) for s in members
+    )
+    return {
+        "trace_id": run["trace_id"],
+        "span_id": run["span_id"],
+        "name": run.get("name"),
+        "agent": run.get("agent"),
+        "version": run.get("version"),
+        "environment": run.get("environment") or "unknown",
+        "start_ns": run["start_ns"],
+        "end_ns": run["end_ns"],
+        "duration_ms": run["duration_ms"],
+        "status": status,
+        "error_class": error_class,
+        "complete": complete,
+        "step_count": len(members),
+        "error_step_count": sum(1 for s in members if s.get("status") == "error"),
+        "retry_count": retry_count,
+        "retry_wait_ms": retry_wait,
+        "input_preview": run.get("input_preview"),
+        "output_preview": run.get("output_preview"),
+    }
+
+
+def _incomplete_run_row(missing_id: str, members: list[Span]) -> dict[str, Any]:
+    first = min(members, key=lambda s: s["start_ns"])
+    start = first["start_ns"]
+    end = max(s["end_ns"] for s in members)
+    # Identity from the members: the agent attributes usually sit on the resource of every span.
+    named = next((s for s in sorted(members, key=lambda s: s["start_ns"]) if s.get("agent")), first)
+    error_class = _earliest_error_class(members)
+    return {
+        "trace_id": first["trace_id"],
+        "span_id": missing_id,
+        "name": None,
+        "agent": named.get("agent"),
+        "version": named.get("version"),
+        "environment": named.get("environment") or "unknown",
+        "start_ns": start,
+        "end_ns": end,
+        "duration_ms": (end - start) / 1e6,
+        "status": INCOMPLETE,
+        "error_class": error_class,
+        "complete": False,
+        "step_count": len(members),
+        "error_step_count": sum(1 for s in members if s.get("status") == "error"),
+        "retry_count": sum(int(s.get("retry_count") or 0) for s in members),
+        "retry_wait_ms": sum(float(s.get("retry_wait_ms") or 0.0) for s in members),
+        "input_preview": None,
+        "output_preview": None,
+    }
+
+
+def _step_row(span: Span, run_id: str, run: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "trace_id": span["trace_id"],
+        "span_id": span["span_id"],
+        "parent_span_id": span.get("parent_span_id") or None,
+        "run_span_id": run_id,
+        "name": span.get("name"),
+        "kind": span.get("kind"),
+        "agent": run.get("agent"),
+        "version": run.get("version"),
+        "environment": run.get("environment") or "unknown",
+        "start_ns": span["start_ns"],
+        "end_ns": span["end_ns"],
+        "duration_ms": span["duration_ms"],
+        "status": "error" if span.get("status") == "error" else "ok",
+        "error_class": span.get("error_class") if span.get("status") == "error" else None,
+        "dependency": span.get("dependency"),
+        "http_status": span.get("http_status"),
+        "retry_count": span.get("retry_count"),
+        "retry_wait_ms": span.get("retry_wait_ms"),
+    }

@@ -1,0 +1,91 @@
+"""The store interface: domain operations, never a generic `execute(sql)`.
+
+Every backend implements this Protocol; the same suite in tests/store runs against each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+Row = dict[str, Any]
+Materializer = Callable[[Iterable[Mapping[str, Any]]], tuple[list[Row], list[Row]]]
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to list."""
+
+    project: str
+    agent: str | None = None
+    version: str | None = None
+    environment: str | None = None
+    status: str | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key: only its hash is kept."""
+
+    key_id: str
+    project: str
+    scope: str
+    prefix: str
+    created_ns: int
+
+
+class Store(Protocol):
+    """What the server needs of a database."""
+
+    def apply(self, spans: pa.Table, lsn: int, materialize: Materializer) -> int:
+        """Store spans (idempotent on project, trace_id, span_id), rebuild the runs and steps of
+        the traces they touch, and record `lsn` as applied, in one transaction.
+
+        Returns the number of spans newly stored.
+        """
+        ...
+
+    def applied_lsn(self) -> int:
+        """The last log position whose spans are in the store (0 when none)."""
+        ...
+
+    def list_runs(self, where: RunFilter, limit: int, after: tuple[int, str, str] | None) -> list[Row]:
+        """Runs, newest first; `after` is the (start_ns, trace_id, span_id) of the previous page's last."""
+        ...
+
+    def trace(self, project: str, trace_id: str) -> tuple[list[Row], list[Row]]:
+        """The runs and the steps (with attributes and events) of one trace."""
+        ...
+
+    def agents(self, project: str, since_ns: int | None, until_ns: int | None) -> list[Row]:
+        """Per agent, version and environment: run counts, errors, first and last seen."""
+        ...
+
+    def count_spans(self, project: str | None = None) -> int:
+        """How many spans are stored."""
+        ...
+
+    def add_key(self, key: ApiKey, key_hash: str) -> None:
+        """Store a new API key's hash; creates the project if needed."""
+        ...
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash, if any."""
+        ...
+
+    def key_count(self) -> int:
+        """How many keys exist."""
+        ...
+
+    def projects(self) -> Sequence[str]:
+        """Known project names."""
+        ...
+
+    def close(self) -> None:
+        """Release the database."""
+        ...

@@ -1,0 +1,122 @@
+"""The columns of stored spans, runs and steps: one declaration shared by every backend."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pyarrow as pa
+
+# (name, arrow type). Hot fields are typed columns; the rest of a span stays in JSON text.
+SPAN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
+    ("project", pa.string()),
+    ("trace_id", pa.string()),
+    ("span_id", pa.string()),
+    ("parent_span_id", pa.string()),
+    ("name", pa.string()),
+    ("span_kind", pa.int8()),
+    ("kind", pa.string()),
+    ("agent_marked", pa.bool_()),
+    ("start_ns", pa.int64()),
+    ("end_ns", pa.int64()),
+    ("duration_ms", pa.float64()),
+    ("status", pa.string()),
+    ("status_message", pa.string()),
+    ("error_type", pa.string()),
+    ("error_message", pa.string()),
+    ("error_class", pa.string()),
+    ("agent", pa.string()),
+    ("version", pa.string()),
+    ("environment", pa.string()),
+    ("service", pa.string()),
+    ("dependency", pa.string()),
+    ("http_status", pa.int32()),
+    ("retry_count", pa.int32()),
+    ("retry_wait_ms", pa.float64()),
+    ("model", pa.string()),
+    ("input_tokens", pa.int64()),
+    ("output_tokens", pa.int64()),
+    ("resource_key", pa.string()),
+    ("resource_op", pa.string()),
+    ("input_preview", pa.string()),
+    ("output_preview", pa.string()),
+    ("attributes", pa.string()),
+    ("resource", pa.string()),
+    ("events", pa.string()),
+    ("received_ns", pa.int64()),
+)
+
+SPAN_SCHEMA: Final = pa.schema(list(SPAN_COLUMNS))
+SPAN_COLUMN_NAMES: Final = tuple(name for name, _ in SPAN_COLUMNS)
+
+# What run materialisation reads back of each span of a touched trace.
+MATERIALIZE_COLUMNS: Final = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "agent_marked",
+    "start_ns",
+    "end_ns",
+    "duration_ms",
+    "status",
+    "error_class",
+    "error_type",
+    "error_message",
+    "agent",
+    "version",
+    "environment",
+    "dependency",
+    "http_status",
+    "retry_count",
+    "retry_wait_ms",
+    "input_preview",
+    "output_preview",
+)
+
+RUN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
+    ("project", pa.string()),
+    ("trace_id", pa.string()),
+    ("span_id", pa.string()),
+    ("name", pa.string()),
+    ("agent", pa.string()),
+    ("version", pa.string()),
+    ("environment", pa.string()),
+    ("start_ns", pa.int64()),
+    ("end_ns", pa.int64()),
+    ("duration_ms", pa.float64()),
+    ("status", pa.string()),
+    ("error_class", pa.string()),
+    ("complete", pa.bool_()),
+    ("step_count", pa.int32()),
+    ("error_step_count", pa.int32()),
+    ("retry_count", pa.int32()),
+    ("retry_wait_ms", pa.float64()),
+    ("input_preview", pa.string()),
+    ("output_preview", pa.string()),
+)
+
+STEP_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
+    ("project", pa.string()),
+    ("trace_id", pa.string()),
+    ("span_id", pa.string()),
+    ("parent_span_id", pa.string()),
+    ("run_span_id", pa.string()),
+    ("name", pa.string()),
+    ("kind", pa.string()),
+    ("agent", pa.string()),
+    ("version", pa.string()),
+    ("environment", pa.string()),
+    ("start_ns", pa.int64()),
+    ("end_ns", pa.int64()),
+    ("duration_ms", pa.float64()),
+    ("status", pa.string()),
+    ("error_class", pa.string()),
+    ("dependency", pa.string()),
+    ("http_status", pa.int32()),
+    ("retry_count", pa.int32()),
+    ("retry_wait_ms", pa.float64()),
+)
+
+RUN_SCHEMA: Final = pa.schema(list(RUN_COLUMNS))
+STEP_SCHEMA: Final = pa.schema(list(STEP_COLUMNS))
