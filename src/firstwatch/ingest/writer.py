@@ -1,0 +1,97 @@
+"""The single writer: replays the write-ahead log into the store in large batches."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pyarrow as pa
+
+from firstwatch.ingest.materialize import materialize_trace
+from firstwatch.ingest.pipeline import decode_batch
+from firstwatch.ingest.wal import WriteAheadLog
+from firstwatch.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class Writer:
+    """Applies logged batches to the store; at start it replays what the store has not applied."""
+
+    def __init__(self, store: Store, wal: WriteAheadLog, *, batch_spans: int = 50_000) -> None:
+        self.store = store
+        self.wal = wal
+        self.batch_spans = batch_spans
+        self.applied_lsn = store.applied_lsn()
+        self.wal.checkpoint(self.applied_lsn)
+        self.last_error: str | None = None
+        self.spans_applied = 0
+        self.last_apply_s = 0.0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="firstwatch-writer", daemon=True)
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Tell the writer new records are in the log."""
+        self._wake.set()
+
+    def lag_lsn(self) -> int:
+        """How many log records are not yet applied."""
+        return max(0, self.wal.last_lsn - self.applied_lsn)
+
+    def apply_pending(self) -> int:
+        """Apply one batch of pending records; returns how many records were applied."""
+        tables: list[pa.Table] = []
+        rows = 0
+        last = self.applied_lsn
+        for lsn, payload in self.wal.read_from(self.applied_lsn):
+            table = decode_batch(payload)
+            tables.append(table)
+            rows += table.num_rows
+            last = lsn
+            if rows >= self.batch_spans:
+                break
+        if not tables:
+            return 0
+        started = time.perf_counter()
+        added = self.store.apply(pa.concat_tables(tables), last, materialize_trace)
+        self.last_apply_s = time.perf_counter() - started
+        self.spans_applied += added
+        count = last - self.applied_lsn
+        self.applied_lsn = last
+        self.wal.checkpoint(last)
+        return count
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.apply_pending():
+                    self.last_error = None
+                    continue
+            except Exception as exc:  # keep going: the log still holds the records
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("writer failed to apply a batch; will retry")
+                self._stop.wait(1.0)
+                continue
+            self._wake.wait(0.05)
+            self._wake.clear()
+
+    def drain(self, timeout_s: float = 30.0) -> bool:
+        """Apply everything in the log (used at shutdown); True when nothing is left."""
+        deadline = time.monotonic() + timeout_s
+        while self.lag_lsn() and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.01)
+        return self.lag_lsn() == 0
+
+    def stop(self) -> None:
+        """Stop the thread after its current batch."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)

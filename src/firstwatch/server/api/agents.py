@@ -1,0 +1,62 @@
+"""`/api/v1/agents`: every agent, version and environment seen, with its runs in a window."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from firstwatch.server.api.deps import reader, state_of, window
+from firstwatch.server.auth import Principal
+from firstwatch.server.timeparse import iso
+
+router = APIRouter(prefix="/api/v1", tags=["agents"])
+
+
+class AgentSummary(BaseModel):
+    """One agent version in one environment."""
+
+    agent: str | None
+    version: str | None
+    environment: str
+    runs: int
+    errors: int
+    incomplete: int
+    error_rate: float
+    first_seen: str | None
+    last_seen: str | None
+
+
+class AgentList(BaseModel):
+    """Agents seen in the window."""
+
+    agents: list[AgentSummary]
+
+
+@router.get("/agents", response_model=AgentList)
+def list_agents(
+    request: Request,
+    who: Annotated[Principal, Depends(reader)],
+    since: Annotated[str | None, Query(description="RFC 3339 or relative (24h)")] = None,
+    until: Annotated[str | None, Query(description="RFC 3339 or relative (1h)")] = None,
+) -> AgentList:
+    """Agents with run and error counts for the window (all time when no window is given)."""
+    since_ns, until_ns = window(since, until)
+    rows = state_of(request).store.agents(who.project, since_ns, until_ns)
+    return AgentList(
+        agents=[
+            AgentSummary(
+                agent=r["agent"],
+                version=r["version"],
+                environment=r["environment"] or "unknown",
+                runs=r["runs"],
+                errors=r["errors"],
+                incomplete=r["incomplete"],
+                error_rate=r["errors"] / r["runs"] if r["runs"] else 0.0,
+                first_seen=iso(r["first_seen_ns"]),
+                last_seen=iso(r["last_seen_ns"]),
+            )
+            for r in rows
+        ]
+    )

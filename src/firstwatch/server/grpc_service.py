@@ -1,0 +1,81 @@
+"""OTLP/gRPC: the trace service on port 4317, sharing the HTTP path's ingestor and log."""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from firstwatch.ingest.pipeline import NotDurable, Overloaded
+from firstwatch.server.auth import AuthError, authenticate, key_from_headers
+from firstwatch.server.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+    """`opentelemetry.proto.collector.trace.v1.TraceService/Export`."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+
+    def Export(  # noqa: N802 (the generated service's method name)
+        self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> ExportTraceServiceResponse:
+        """Map, log durably, then answer; errors map to the OTLP/gRPC status codes."""
+        metadata = {k.lower(): v for k, v in context.invocation_metadata()}
+        auth = metadata.get("authorization")
+        api_key = metadata.get("x-api-key")
+        try:
+            principal = authenticate(
+                self.state.store,
+                key_from_headers(
+                    auth if isinstance(auth, str) else None,
+                    api_key if isinstance(api_key, str) else None,
+                ),
+                keys_required=self.state.settings.keys_required,
+                need="ingest",
+            )
+        except AuthError as exc:
+            self.state.ingestor.stats.request_rejected("unauthorized")
+            code = grpc.StatusCode.UNAUTHENTICATED if exc.status == 401 else (
+                grpc.StatusCode.PERMISSION_DENIED
+            )
+            context.abort(code, exc.message)
+        if request.ByteSize() > self.state.settings.max_body_bytes:
+            self.state.ingestor.stats.request_rejected("http_413")
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "request is larger than the limit")
+        try:
+            batch = self.state.ingestor.accept(request, principal.project)
+        except (Overloaded, NotDurable) as exc:
+            context.set_trailing_metadata((("retry-after", "2"),))
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        self.state.wake_writer()
+        response = ExportTraceServiceResponse()
+        if batch.rejected:
+            response.partial_success.rejected_spans = batch.rejected
+            response.partial_success.error_message = batch.message()
+        return response
+
+
+def start_grpc(state: AppState, host: str, port: int) -> tuple[grpc.Server, int]:
+    """Start the gRPC server; returns it and the port it bound."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="firstwatch-grpc"),
+        options=[
+            ("grpc.max_receive_message_length", state.settings.max_body_bytes),
+        ],
+    )
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(state), server)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    bound = server.add_insecure_port(address)
+    if bound == 0:
+        raise OSError(f"cannot bind OTLP/gRPC on {address}")
+    server.start()
+    return server, bound
