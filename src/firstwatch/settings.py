@@ -191,8 +191,9 @@ def settings_markdown() -> str:
     lines = [
         "# Settings",
         "",
-        "Each setting can be given as a command-line option of `firstwatch serve` "
-        "(`--name-with-dashes`) or as an environment variable; the option wins.",
+        "Each setting is read from its environment variable; the main ones are also options of "
+        "`firstwatch serve` (see `firstwatch serve --help`), and an option wins over the "
+        "environment. A bad environment value is logged and the default is used.",
         "",
         "| setting | environment variable | type | default | meaning |",
         "| --- | --- | --- | --- | --- |",

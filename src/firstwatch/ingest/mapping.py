@@ -19,7 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from firstwatch import semconv as sc
-from firstwatch.errors import classify, facts_from_span
+from firstwatch.errors.classify import classify, facts_from_span
 from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 PREVIEW_CHARS = 1000

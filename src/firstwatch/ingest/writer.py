@@ -24,6 +24,14 @@ class Writer:
         self.wal = wal
         self.batch_spans = batch_spans
         self.applied_lsn = store.applied_lsn()
+        if self.applied_lsn > wal.last_lsn:
+            log.warning(
+                "the store has applied log position %d but the log ends at %d: the log was "
+                "replaced; continuing from the log's end",
+                self.applied_lsn,
+                wal.last_lsn,
+            )
+            self.applied_lsn = wal.last_lsn
         self.wal.checkpoint(self.applied_lsn)
         self.last_error: str | None = None
         self.spans_applied = 0

@@ -44,6 +44,11 @@ _RUN_LIST_COLUMNS = (
 )
 
 
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
+    """Execute a statement and consume its result (DuckDB wants results finished)."""
+    con.execute(sql, list(params) if params is not None else None).fetchall()
+
+
 class DuckDBStore:
     """A `Store` on a DuckDB file."""
 
@@ -59,16 +64,17 @@ class DuckDBStore:
             ) from None
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._con.execute(_table_sql("spans", SPAN_COLUMNS))
-        self._con.execute(_table_sql("runs", RUN_COLUMNS))
-        self._con.execute(_table_sql("steps", STEP_COLUMNS))
-        self._con.execute(
+        _run(self._con, _table_sql("spans", SPAN_COLUMNS))
+        _run(self._con, _table_sql("runs", RUN_COLUMNS))
+        _run(self._con, _table_sql("steps", STEP_COLUMNS))
+        _run(
+            self._con,
             "CREATE TABLE IF NOT EXISTS api_keys (key_id VARCHAR PRIMARY KEY, key_hash VARCHAR "
-            "UNIQUE, project VARCHAR, scope VARCHAR, prefix VARCHAR, created_ns BIGINT)"
+            "UNIQUE, project VARCHAR, scope VARCHAR, prefix VARCHAR, created_ns BIGINT)",
         )
-        self._con.execute("CREATE TABLE IF NOT EXISTS projects (name VARCHAR PRIMARY KEY)")
-        self._con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)")
-        self._con.execute("INSERT OR IGNORE INTO projects VALUES ('default')")
+        _run(self._con, "CREATE TABLE IF NOT EXISTS projects (name VARCHAR PRIMARY KEY)")
+        _run(self._con, "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)")
+        _run(self._con, "INSERT OR IGNORE INTO projects VALUES ('default')")
 
     # -- reading connections: one cursor per thread --------------------------------------------
     def _reader(self) -> duckdb.DuckDBPyConnection:
@@ -89,59 +95,61 @@ class DuckDBStore:
         spans = spans.cast(SPAN_SCHEMA)
         with self._write_lock:
             con = self._con
-            con.execute("BEGIN TRANSACTION")
+            _run(con, "BEGIN TRANSACTION")
             try:
                 con.register("incoming", spans)
-                con.execute(
+                _run(
+                    con,
                     "CREATE OR REPLACE TEMP TABLE touched AS "
-                    "SELECT DISTINCT project, trace_id FROM incoming"
+                    "SELECT DISTINCT project, trace_id FROM incoming",
                 )
                 before = self._count(con, "spans")
-                con.execute(
+                _run(
+                    con,
                     "INSERT INTO spans SELECT i.* FROM (SELECT * FROM incoming "
                     "QUALIFY row_number() OVER (PARTITION BY project, trace_id, span_id) = 1) i "
                     "ANTI JOIN (SELECT s.project, s.trace_id, s.span_id FROM spans s "
                     "SEMI JOIN touched t ON s.project = t.project AND s.trace_id = t.trace_id) e "
                     "ON i.project = e.project AND i.trace_id = e.trace_id "
-                    "AND i.span_id = e.span_id"
+                    "AND i.span_id = e.span_id",
                 )
                 added = self._count(con, "spans") - before
                 con.unregister("incoming")
                 cols = ", ".join(f"s.{c}" for c in ("project", *MATERIALIZE_COLUMNS))
-                table = con.execute(
+                table = con.sql(
                     f"SELECT {cols} FROM spans s SEMI JOIN touched t "
                     "ON s.project = t.project AND s.trace_id = t.trace_id"
-                ).fetch_arrow_table()
+                ).to_arrow_table()
                 runs, steps = self._materialize(table, materialize)
-                con.execute(
+                _run(
+                    con,
                     "DELETE FROM runs WHERE (project, trace_id) IN "
-                    "(SELECT project, trace_id FROM touched)"
+                    "(SELECT project, trace_id FROM touched)",
                 )
-                con.execute(
+                _run(
+                    con,
                     "DELETE FROM steps WHERE (project, trace_id) IN "
-                    "(SELECT project, trace_id FROM touched)"
+                    "(SELECT project, trace_id FROM touched)",
                 )
                 if runs.num_rows:
                     con.register("new_runs", runs)
-                    con.execute("INSERT INTO runs SELECT * FROM new_runs")
+                    _run(con, "INSERT INTO runs SELECT * FROM new_runs")
                     con.unregister("new_runs")
                 if steps.num_rows:
                     con.register("new_steps", steps)
-                    con.execute("INSERT INTO steps SELECT * FROM new_steps")
+                    _run(con, "INSERT INTO steps SELECT * FROM new_steps")
                     con.unregister("new_steps")
-                con.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn]
-                )
-                con.execute("COMMIT")
+                _run(con, "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn])
+                _run(con, "COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                _run(con, "ROLLBACK")
                 raise
         return added
 
     @staticmethod
     def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-        return int(row[0]) if row else 0
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     @staticmethod
     def _materialize(table: pa.Table, materialize: Materializer) -> tuple[pa.Table, pa.Table]:
@@ -165,11 +173,13 @@ class DuckDBStore:
 
     def applied_lsn(self) -> int:
         """See `Store.applied_lsn`."""
-        row = self._reader().execute("SELECT value FROM meta WHERE key = 'applied_lsn'").fetchone()
-        return int(row[0]) if row else 0
+        row = self._reader().execute("SELECT value FROM meta WHERE key = 'applied_lsn'").fetchall()
+        return int(row[0][0]) if row else 0
 
     # -- reading ---------------------------------------------------------------------------------
-    def list_runs(self, where: RunFilter, limit: int, after: tuple[int, str, str] | None) -> list[Row]:
+    def list_runs(
+        self, where: RunFilter, limit: int, after: tuple[int, str, str] | None
+    ) -> list[Row]:
         """See `Store.list_runs`."""
         clauses = ["project = ?"]
         params: list[Any] = [where.project]
@@ -247,19 +257,22 @@ class DuckDBStore:
     def count_spans(self, project: str | None = None) -> int:
         """See `Store.count_spans`."""
         if project is None:
-            row = self._reader().execute("SELECT count(*) FROM spans").fetchone()
+            row = self._reader().execute("SELECT count(*) FROM spans").fetchall()
         else:
-            row = self._reader().execute(
-                "SELECT count(*) FROM spans WHERE project = ?", [project]
-            ).fetchone()
-        return int(row[0]) if row else 0
+            row = (
+                self._reader()
+                .execute("SELECT count(*) FROM spans WHERE project = ?", [project])
+                .fetchall()
+            )
+        return int(row[0][0]) if row else 0
 
     # -- keys ------------------------------------------------------------------------------------
     def add_key(self, key: ApiKey, key_hash: str) -> None:
         """See `Store.add_key`."""
         with self._write_lock:
-            self._con.execute("INSERT OR IGNORE INTO projects VALUES (?)", [key.project])
-            self._con.execute(
+            _run(self._con, "INSERT OR IGNORE INTO projects VALUES (?)", [key.project])
+            _run(
+                self._con,
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?)",
                 [key.key_id, key_hash, key.project, key.scope, key.prefix, key.created_ns],
             )
@@ -274,8 +287,8 @@ class DuckDBStore:
 
     def key_count(self) -> int:
         """See `Store.key_count`."""
-        row = self._reader().execute("SELECT count(*) FROM api_keys").fetchone()
-        return int(row[0]) if row else 0
+        row = self._reader().execute("SELECT count(*) FROM api_keys").fetchall()
+        return int(row[0][0]) if row else 0
 
     def projects(self) -> Sequence[str]:
         """See `Store.projects`."""
@@ -285,5 +298,3 @@ class DuckDBStore:
         """See `Store.close`."""
         with self._write_lock:
             self._con.close()
-
-

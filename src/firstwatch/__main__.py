@@ -1,0 +1,5 @@
+"""`python -m firstwatch` runs the command line."""
+
+from firstwatch.cli.main import app
+
+app()

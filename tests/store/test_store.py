@@ -1,0 +1,123 @@
+"""The store contract, run on every backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from firstwatch.ingest.materialize import materialize_trace
+from firstwatch.store import ApiKey, RunFilter, Store
+from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+
+BASE = 1_800_000_000_000_000_000
+
+
+def row(trace: int, span: int, parent: int | None, **over: Any) -> dict[str, Any]:
+    values: dict[str, Any] = dict.fromkeys(SPAN_COLUMN_NAMES)
+    start = over.pop("start", BASE + trace * 1_000_000_000 + span)
+    values.update(
+        project="default", trace_id=f"{trace:032x}", span_id=f"{span:016x}",
+        parent_span_id=f"{parent:016x}" if parent is not None else None, name=f"s{span}",
+        span_kind=1, kind="step", agent_marked=False, start_ns=start, end_ns=start + 2_000_000,
+        duration_ms=2.0, status="ok", agent="extractor", version="1", environment="production",
+        received_ns=0,
+    )
+    values.update(over)
+    return values
+
+
+def table(*rows: dict[str, Any]) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=SPAN_SCHEMA)
+
+
+def runs(store: Store, **filters: Any) -> list[dict[str, Any]]:
+    return store.list_runs(RunFilter(project=filters.pop("project", "default"), **filters), 100, None)
+
+
+def test_apply_is_idempotent_and_records_the_lsn(store: Store) -> None:
+    batch = table(row(1, 1, None, agent_marked=True, kind="run"), row(1, 2, 1))
+    assert store.apply(batch, 1, materialize_trace) == 2
+    assert store.apply(batch, 2, materialize_trace) == 0
+    assert store.count_spans() == 2
+    assert store.applied_lsn() == 2
+    (run,) = runs(store)
+    assert run["step_count"] == 1
+
+
+def test_duplicates_inside_one_batch_count_once(store: Store) -> None:
+    one = row(1, 1, None, agent_marked=True, kind="run")
+    assert store.apply(table(one, one, one), 1, materialize_trace) == 1
+
+
+def test_late_root_completes_an_incomplete_run(store: Store) -> None:
+    store.apply(table(row(3, 2, 1), row(3, 3, 1)), 1, materialize_trace)
+    (early,) = runs(store)
+    assert early["status"] == "incomplete" and early["span_id"] == f"{1:016x}"
+    store.apply(table(row(3, 1, None, agent_marked=True, kind="run", start=BASE)), 2,
+                materialize_trace)
+    (late,) = runs(store)
+    assert late["status"] == "ok" and late["complete"] and late["step_count"] == 2
+    _, steps = store.trace("default", f"{3:032x}")
+    assert {s["run_span_id"] for s in steps} == {f"{1:016x}"}
+
+
+def test_filters_and_pagination(store: Store) -> None:
+    rows = []
+    for t in range(1, 26):
+        rows.append(
+            row(t, 1, None, agent_marked=True, kind="run",
+                environment="staging" if t % 2 else "production",
+                status="error" if t % 5 == 0 else "ok", error_class="timeout" if t % 5 == 0 else None)
+        )
+    store.apply(table(*rows), 1, materialize_trace)
+    assert len(runs(store)) == 25
+    assert len(runs(store, environment="staging")) == 13
+    assert [r["error_class"] for r in runs(store, status="error")] == ["timeout"] * 5
+    assert runs(store, agent="nobody") == []
+    assert runs(store, project="other") == []
+    since = BASE + 20 * 1_000_000_000
+    assert len(runs(store, since_ns=since)) == 6
+    seen: list[str] = []
+    after = None
+    while True:
+        page = store.list_runs(RunFilter(project="default"), 7, after)
+        if not page:
+            break
+        seen.extend(r["trace_id"] for r in page)
+        last = page[-1]
+        after = (last["start_ns"], last["trace_id"], last["span_id"])
+    assert seen == [f"{t:032x}" for t in range(25, 0, -1)]
+
+
+def test_agents_summary(store: Store) -> None:
+    store.apply(
+        table(
+            row(1, 1, None, agent_marked=True, kind="run"),
+            row(2, 1, None, agent_marked=True, kind="run", status="error", error_class="timeout"),
+            row(3, 1, None, agent_marked=True, kind="run", agent="other", version="2"),
+        ),
+        1,
+        materialize_trace,
+    )
+    summary = {(a["agent"], a["version"]): a for a in store.agents("default", None, None)}
+    assert summary[("extractor", "1")]["runs"] == 2
+    assert summary[("extractor", "1")]["errors"] == 1
+    assert summary[("other", "2")]["runs"] == 1
+
+
+def test_projects_are_isolated(store: Store) -> None:
+    store.apply(table(row(1, 1, None, project="a"), row(1, 1, None, project="b")), 1,
+                materialize_trace)
+    assert store.count_spans("a") == 1 and store.count_spans("b") == 1
+    assert len(runs(store, project="a")) == 1
+    assert store.trace("a", f"{1:032x}")[0][0]["trace_id"] == f"{1:032x}"
+
+
+def test_keys(store: Store) -> None:
+    assert store.key_count() == 0
+    store.add_key(ApiKey("k1", "acme", "read", "fw_abcdefgh", 1), "hash1")
+    assert store.key_by_hash("hash1") == ApiKey("k1", "acme", "read", "fw_abcdefgh", 1)
+    assert store.key_by_hash("nope") is None
+    assert "acme" in store.projects()
+    assert store.key_count() == 1
