@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,16 @@ pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "otlp"
 
 
-def emit_agent_run(exporter: SpanExporter, agent: str, environment: str, fail: bool) -> str:
+def emit_agent_run(
+    make_exporter: Callable[[], SpanExporter], agent: str, environment: str, fail: bool
+) -> str:
     """One run with two steps, through a real TracerProvider; returns the trace id."""
     provider = TracerProvider(
         resource=Resource.create(
             {"service.name": f"{agent}-svc", "deployment.environment.name": environment}
         )
     )
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(SimpleSpanProcessor(make_exporter()))
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span(
         "extract-contract",
@@ -64,15 +66,14 @@ def runs_of(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("transport", ["http", "http-gzip", "grpc"])
 def test_exporter_runs_arrive_and_open_as_trees(server: ServerProcess, transport: str) -> None:
-    if transport == "grpc":
-        exporter: SpanExporter = GrpcExporter(
-            endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True
-        )
-    else:
-        exporter = HttpExporter(
+    def exporter() -> SpanExporter:
+        if transport == "grpc":
+            return GrpcExporter(endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True)
+        return HttpExporter(
             endpoint=f"{server.url}/v1/traces",
             compression=Compression.Gzip if transport == "http-gzip" else Compression.NoCompression,
         )
+
     ok_trace = emit_agent_run(exporter, "contract-extractor", "production", fail=False)
     bad_trace = emit_agent_run(exporter, "contract-extractor", "production", fail=True)
     with server.client() as client:
