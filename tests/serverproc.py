@@ -52,8 +52,13 @@ class ServerProcess:
 
 
 def start_server(
-    tmp: Path, *, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
-    store: Path | None = None, http_port: int | None = None, grpc_port: int | None = None,
+    tmp: Path,
+    *,
+    extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    store: Path | None = None,
+    http_port: int | None = None,
+    grpc_port: int | None = None,
 ) -> ServerProcess:
     """Start a server and wait until /readyz answers (bounded)."""
     store = store or tmp / "store.duckdb"
@@ -62,13 +67,23 @@ def start_server(
     log = tmp / f"server-{http_port}.log"
     full_env = {**os.environ, **(env or {})}
     cmd = [
-        sys.executable, "-m", "firstwatch", "serve",
-        "--store", str(store), "--port", str(http_port), "--grpc-port", str(grpc_port),
+        sys.executable,
+        "-m",
+        "firstwatch",
+        "serve",
+        "--store",
+        str(store),
+        "--port",
+        str(http_port),
+        "--grpc-port",
+        str(grpc_port),
         *extra_args,
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=full_env)
-    server = ServerProcess(process, f"http://127.0.0.1:{http_port}", grpc_port, store, log, full_env)
+    server = ServerProcess(
+        process, f"http://127.0.0.1:{http_port}", grpc_port, store, log, full_env
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -49,7 +49,9 @@ class Setting:
     type_name: str
 
 
-def _setting(name: str, parse: Callable[[str], Any], default: Any, help: str, type_name: str) -> Any:
+def _setting(
+    name: str, parse: Callable[[str], Any], default: Any, help: str, type_name: str
+) -> Any:
     return field(
         default=default,
         metadata={

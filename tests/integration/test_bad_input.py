@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
 from serverproc import ServerProcess, start_server, wait_for
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,9 @@ LIMIT = 1_000_000
 
 def make_span(trace: bytes, span: bytes, name: str = "run", attrs: int = 0) -> Span:
     s = Span(
-        trace_id=trace, span_id=span, name=name,
+        trace_id=trace,
+        span_id=span,
+        name=name,
         start_time_unix_nano=1_700_000_000_000_000_000,
         end_time_unix_nano=1_700_000_000_500_000_000,
     )
@@ -71,36 +74,88 @@ def pb_status(response: httpx.Response) -> status_pb2.Status:
 Case = tuple[str, Callable[[], dict[str, Any]], int, str]
 
 CASES: list[Case] = [
-    ("corrupt protobuf", lambda: {"content": b"\xff\xff\xff\x0fgarbage", "headers": PB}, 400,
-     "not a valid OTLP protobuf"),
-    ("invalid JSON", lambda: {"content": b'{"resourceSpans": [', "headers": JS}, 400,
-     "not valid JSON"),
-    ("JSON that is not an object", lambda: {"content": b"[1, 2]", "headers": JS}, 400,
-     "JSON object"),
-    ("invalid UTF-8 in JSON", lambda: {"content": b'{"resourceSpans": "\xff\xfe"}',
-                                       "headers": JS}, 400, "UTF-8"),
-    ("invalid UTF-8 in a protobuf string",
-     lambda: {"content": request_of(make_span(b"\x01" * 16, b"\x01" * 8, name="ok")).replace(
-         b"ok", b"\xff\xfe"), "headers": PB}, 400, "not a valid OTLP protobuf"),
-    ("wrong content type", lambda: {"content": b"hello", "headers": {"Content-Type": "text/plain"}},
-     415, "application/x-protobuf"),
+    (
+        "corrupt protobuf",
+        lambda: {"content": b"\xff\xff\xff\x0fgarbage", "headers": PB},
+        400,
+        "not a valid OTLP protobuf",
+    ),
+    (
+        "invalid JSON",
+        lambda: {"content": b'{"resourceSpans": [', "headers": JS},
+        400,
+        "not valid JSON",
+    ),
+    (
+        "JSON that is not an object",
+        lambda: {"content": b"[1, 2]", "headers": JS},
+        400,
+        "JSON object",
+    ),
+    (
+        "invalid UTF-8 in JSON",
+        lambda: {"content": b'{"resourceSpans": "\xff\xfe"}', "headers": JS},
+        400,
+        "UTF-8",
+    ),
+    (
+        "invalid UTF-8 in a protobuf string",
+        lambda: {
+            "content": request_of(make_span(b"\x01" * 16, b"\x01" * 8, name="ok")).replace(
+                b"ok", b"\xff\xfe"
+            ),
+            "headers": PB,
+        },
+        400,
+        "not a valid OTLP protobuf",
+    ),
+    (
+        "wrong content type",
+        lambda: {"content": b"hello", "headers": {"Content-Type": "text/plain"}},
+        415,
+        "application/x-protobuf",
+    ),
     ("no content type", lambda: {"content": good_body()}, 415, "Content-Type"),
-    ("unknown content encoding", lambda: {"content": good_body(),
-                                          "headers": {**PB, "Content-Encoding": "br"}}, 415,
-     "Content-Encoding"),
+    (
+        "unknown content encoding",
+        lambda: {"content": good_body(), "headers": {**PB, "Content-Encoding": "br"}},
+        415,
+        "Content-Encoding",
+    ),
     ("oversize body", lambda: {"content": b"\0" * (LIMIT + 10), "headers": PB}, 413, "limit"),
-    ("gzip bomb", lambda: {"content": gzip.compress(b"\0" * (200 * LIMIT), 9),
-                           "headers": {**PB, "Content-Encoding": "gzip"}}, 413, "decompressed"),
-    ("truncated gzip", lambda: {"content": gzip.compress(good_body())[:-12],
-                                "headers": {**PB, "Content-Encoding": "gzip"}}, 400, "gzip"),
-    ("not gzip at all", lambda: {"content": b"plain bytes",
-                                 "headers": {**PB, "Content-Encoding": "gzip"}}, 400, "gzip"),
+    (
+        "gzip bomb",
+        lambda: {
+            "content": gzip.compress(b"\0" * (200 * LIMIT), 9),
+            "headers": {**PB, "Content-Encoding": "gzip"},
+        },
+        413,
+        "decompressed",
+    ),
+    (
+        "truncated gzip",
+        lambda: {
+            "content": gzip.compress(good_body())[:-12],
+            "headers": {**PB, "Content-Encoding": "gzip"},
+        },
+        400,
+        "gzip",
+    ),
+    (
+        "not gzip at all",
+        lambda: {"content": b"plain bytes", "headers": {**PB, "Content-Encoding": "gzip"}},
+        400,
+        "gzip",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "make", "status", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_request_is_refused_with_a_clear_message(
-    small_server: ServerProcess, name: str, make: Callable[[], dict[str, Any]], status: int,
+    small_server: ServerProcess,
+    name: str,
+    make: Callable[[], dict[str, Any]],
+    status: int,
     message: str,
 ) -> None:
     with small_server.client() as client:
@@ -139,14 +194,39 @@ def test_bad_span_among_good_ones_is_a_partial_success(small_server: ServerProce
 
 
 def test_partial_success_in_json_for_a_json_request(small_server: ServerProcess) -> None:
-    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [
-        {"traceId": "31" * 16, "spanId": "31" * 8, "name": "a",
-         "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000"},
-        {"traceId": "zz" * 16, "spanId": "32" * 8, "name": "b",
-         "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000"},
-        {"traceId": "33" * 16, "spanId": "33" * 8, "name": "c",
-         "startTimeUnixNano": "1700000000900000000", "endTimeUnixNano": "1700000000100000000"},
-    ]}]}]}
+    doc = {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "31" * 16,
+                                "spanId": "31" * 8,
+                                "name": "a",
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000000100000000",
+                            },
+                            {
+                                "traceId": "zz" * 16,
+                                "spanId": "32" * 8,
+                                "name": "b",
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000000100000000",
+                            },
+                            {
+                                "traceId": "33" * 16,
+                                "spanId": "33" * 8,
+                                "name": "c",
+                                "startTimeUnixNano": "1700000000900000000",
+                                "endTimeUnixNano": "1700000000100000000",
+                            },
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
     with small_server.client() as client:
         response = client.post("/v1/traces", json=doc)
         assert response.status_code == 200
@@ -169,7 +249,8 @@ def test_absurd_attribute_count_is_capped_and_counted(small_server: ServerProces
         metrics = client.get("/metrics").text
         assert "firstwatch_attributes_dropped_total" in metrics
         dropped = [
-            line for line in metrics.splitlines()
+            line
+            for line in metrics.splitlines()
             if line.startswith("firstwatch_attributes_dropped_total ")
         ]
         assert float(dropped[0].split()[1]) >= 20_001 - 128

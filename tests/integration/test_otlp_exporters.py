@@ -38,20 +38,32 @@ def emit_agent_run(
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span(
         "extract-contract",
-        attributes={"firstwatch.kind": "run", "firstwatch.agent": agent,
-                    "firstwatch.agent.version": "1.1"},
+        attributes={
+            "firstwatch.kind": "run",
+            "firstwatch.agent": agent,
+            "firstwatch.agent.version": "1.1",
+        },
     ) as run:
         trace_id = format(run.get_span_context().trace_id, "032x")
         with tracer.start_as_current_span("classify", attributes={"firstwatch.kind": "step"}):
             pass
         with tracer.start_as_current_span(
             "llm-call",
-            attributes={"firstwatch.kind": "llm", "gen_ai.provider.name": "openai",
-                        "gen_ai.request.model": "gpt-4o-mini", "http.response.status_code": 429},
+            attributes={
+                "firstwatch.kind": "llm",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "http.response.status_code": 429,
+            },
         ) as llm:
             if fail:
-                llm.add_event("exception", {"exception.type": "openai.RateLimitError",
-                                            "exception.message": "Error code: 429"})
+                llm.add_event(
+                    "exception",
+                    {
+                        "exception.type": "openai.RateLimitError",
+                        "exception.message": "Error code: 429",
+                    },
+                )
                 llm.set_status(Status(StatusCode.ERROR, "rate limited"))
         if fail:
             run.set_status(Status(StatusCode.ERROR, "gave up"))
@@ -104,9 +116,15 @@ def test_exporter_runs_arrive_and_open_as_trees(server: ServerProcess, transport
         agents = client.get("/api/v1/agents").json()["agents"]
         assert agents == [
             {
-                "agent": "contract-extractor", "version": "1.1", "environment": "production",
-                "runs": 2, "errors": 1, "incomplete": 0, "error_rate": 0.5,
-                "first_seen": agents[0]["first_seen"], "last_seen": agents[0]["last_seen"],
+                "agent": "contract-extractor",
+                "version": "1.1",
+                "environment": "production",
+                "runs": 2,
+                "errors": 1,
+                "incomplete": 0,
+                "error_rate": 0.5,
+                "first_seen": agents[0]["first_seen"],
+                "last_seen": agents[0]["last_seen"],
             }
         ]
 
@@ -134,11 +152,14 @@ def test_otlp_json_with_chunked_encoding_is_accepted(server: ServerProcess) -> N
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("application/json")
         assert response.request.headers.get("transfer-encoding") == "chunked"
-        found = wait_for(lambda: {r["trace_id"] for r in runs_of(client)} >= trace_ids and True,
-                         what="fixture runs")
+        found = wait_for(
+            lambda: {r["trace_id"] for r in runs_of(client)} >= trace_ids and True,
+            what="fixture runs",
+        )
         assert found
         gz = client.post(
-            "/v1/traces", content=gzip.compress(body),
+            "/v1/traces",
+            content=gzip.compress(body),
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
         )
         assert gz.status_code == 200, gz.text

@@ -17,10 +17,21 @@ def row(trace: int, span: int, parent: int | None, **over: Any) -> dict[str, Any
     values: dict[str, Any] = dict.fromkeys(SPAN_COLUMN_NAMES)
     start = over.pop("start", BASE + trace * 1_000_000_000 + span)
     values.update(
-        project="default", trace_id=f"{trace:032x}", span_id=f"{span:016x}",
-        parent_span_id=f"{parent:016x}" if parent is not None else None, name=f"s{span}",
-        span_kind=1, kind="step", agent_marked=False, start_ns=start, end_ns=start + 2_000_000,
-        duration_ms=2.0, status="ok", agent="extractor", version="1", environment="production",
+        project="default",
+        trace_id=f"{trace:032x}",
+        span_id=f"{span:016x}",
+        parent_span_id=f"{parent:016x}" if parent is not None else None,
+        name=f"s{span}",
+        span_kind=1,
+        kind="step",
+        agent_marked=False,
+        start_ns=start,
+        end_ns=start + 2_000_000,
+        duration_ms=2.0,
+        status="ok",
+        agent="extractor",
+        version="1",
+        environment="production",
         received_ns=0,
     )
     values.update(over)
@@ -32,7 +43,9 @@ def table(*rows: dict[str, Any]) -> pa.Table:
 
 
 def runs(store: Store, **filters: Any) -> list[dict[str, Any]]:
-    return store.list_runs(RunFilter(project=filters.pop("project", "default"), **filters), 100, None)
+    return store.list_runs(
+        RunFilter(project=filters.pop("project", "default"), **filters), 100, None
+    )
 
 
 def test_apply_is_idempotent_and_records_the_lsn(store: Store) -> None:
@@ -54,8 +67,9 @@ def test_late_root_completes_an_incomplete_run(store: Store) -> None:
     store.apply(table(row(3, 2, 1), row(3, 3, 1)), 1, materialize_trace)
     (early,) = runs(store)
     assert early["status"] == "incomplete" and early["span_id"] == f"{1:016x}"
-    store.apply(table(row(3, 1, None, agent_marked=True, kind="run", start=BASE)), 2,
-                materialize_trace)
+    store.apply(
+        table(row(3, 1, None, agent_marked=True, kind="run", start=BASE)), 2, materialize_trace
+    )
     (late,) = runs(store)
     assert late["status"] == "ok" and late["complete"] and late["step_count"] == 2
     _, steps = store.trace("default", f"{3:032x}")
@@ -66,9 +80,16 @@ def test_filters_and_pagination(store: Store) -> None:
     rows = []
     for t in range(1, 26):
         rows.append(
-            row(t, 1, None, agent_marked=True, kind="run",
+            row(
+                t,
+                1,
+                None,
+                agent_marked=True,
+                kind="run",
                 environment="staging" if t % 2 else "production",
-                status="error" if t % 5 == 0 else "ok", error_class="timeout" if t % 5 == 0 else None)
+                status="error" if t % 5 == 0 else "ok",
+                error_class="timeout" if t % 5 == 0 else None,
+            )
         )
     store.apply(table(*rows), 1, materialize_trace)
     assert len(runs(store)) == 25
@@ -107,8 +128,9 @@ def test_agents_summary(store: Store) -> None:
 
 
 def test_projects_are_isolated(store: Store) -> None:
-    store.apply(table(row(1, 1, None, project="a"), row(1, 1, None, project="b")), 1,
-                materialize_trace)
+    store.apply(
+        table(row(1, 1, None, project="a"), row(1, 1, None, project="b")), 1, materialize_trace
+    )
     assert store.count_spans("a") == 1 and store.count_spans("b") == 1
     assert len(runs(store, project="a")) == 1
     assert store.trace("a", f"{1:032x}")[0][0]["trace_id"] == f"{1:032x}"

@@ -43,7 +43,10 @@ def test_bad_environment_value_falls_back_to_the_default() -> None:
     settings = Settings.load(environ={"FIRSTWATCH_HTTP_PORT": "not-a-port"})
     assert settings.http_port == 4318
     assert Settings.load(environ={"FIRSTWATCH_HTTP_PORT": "9999"}).http_port == 9999
-    assert Settings.load({"http_port": 1234}, environ={"FIRSTWATCH_HTTP_PORT": "9999"}).http_port == 1234
+    assert (
+        Settings.load({"http_port": 1234}, environ={"FIRSTWATCH_HTTP_PORT": "9999"}).http_port
+        == 1234
+    )
 
 
 def test_keys_required_off_loopback_whatever_the_setting() -> None:

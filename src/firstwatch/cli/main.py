@@ -26,10 +26,13 @@ out = Console()
 
 ServerOpt = Annotated[
     str | None,
-    typer.Option("--server", envvar="FIRSTWATCH_SERVER", help="Server URL [default: http://127.0.0.1:4318]."),
+    typer.Option(
+        "--server", envvar="FIRSTWATCH_SERVER", help="Server URL [default: http://127.0.0.1:4318]."
+    ),
 ]
 KeyOpt = Annotated[
-    str | None, typer.Option("--key", envvar="FIRSTWATCH_API_KEY", help="API key.", show_default=False)
+    str | None,
+    typer.Option("--key", envvar="FIRSTWATCH_API_KEY", help="API key.", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -42,7 +45,8 @@ def serve(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="OTLP/HTTP, API and dashboard port [default: 4318].")
+        int | None,
+        typer.Option("--port", help="OTLP/HTTP, API and dashboard port [default: 4318]."),
     ] = None,
     grpc_port: Annotated[
         int | None, typer.Option(help="OTLP/gRPC port; -1 disables [default: 4317].")
@@ -91,7 +95,9 @@ def keys_create(
     """Create an API key; it is printed once and stored only as a hash."""
     if scope not in ("ingest", "read", "admin"):
         raise typer.BadParameter("scope must be ingest, read or admin", param_hint="--scope")
-    created = Client(server, key).request("POST", "/api/v1/keys", json={"project": project, "scope": scope})
+    created = Client(server, key).request(
+        "POST", "/api/v1/keys", json={"project": project, "scope": scope}
+    )
     if as_json:
         out.print_json(json.dumps(created))
         return
@@ -113,7 +119,12 @@ def runs(
 ) -> None:
     """List the latest runs."""
     page = Client(server, key).get(
-        "/api/v1/runs", agent=agent, environment=environment, status=status, since=since, limit=limit
+        "/api/v1/runs",
+        agent=agent,
+        environment=environment,
+        status=status,
+        since=since,
+        limit=limit,
     )
     if as_json:
         out.print_json(json.dumps(page))

@@ -1,8 +1,8 @@
 """Decode an OTLP/HTTP request body into an `ExportTraceServiceRequest` (OTLP spec, design.md §5).
 
 Errors carry the HTTP status the spec asks for: 400 for what does not decode, 413 for what is too
-large (checked before and after decompression, so a gzip bomb is refused without being inflated), 415
-for media types other than protobuf and JSON.
+large (checked before and after decompression, so a gzip bomb is refused without being
+inflated), 415 for media types other than protobuf and JSON.
 """
 
 from __future__ import annotations

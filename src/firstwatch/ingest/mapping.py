@@ -1,8 +1,8 @@
 """Map decoded OTLP spans to firstwatch span rows (design.md §3 and §5 "Runs and names").
 
-Reads our own attributes and the common conventions (OpenInference, OTel GenAI, OpenLLMetry, HTTP), so
-an agent instrumented without our SDK still shows up as runs and steps. Invalid spans are dropped and
-counted for the OTLP `partial_success` answer; the rest of the request is kept.
+Reads our own attributes and the common conventions (OpenInference, OTel GenAI, OpenLLMetry,
+HTTP), so an agent instrumented without our SDK still shows up as runs and steps. Invalid spans are
+dropped and counted for the OTLP `partial_success` answer; the rest of the request is kept.
 """
 
 from __future__ import annotations
@@ -238,7 +238,9 @@ def map_request(
                     continue
                 attrs = attributes_dict(span.attributes, max_attributes, max_value_chars, batch)
                 if span.name == "firstwatch.sdk.report":
-                    batch.sdk_dropped_spans += _as_int(attrs.get("firstwatch.sdk.dropped_spans")) or 0
+                    batch.sdk_dropped_spans += (
+                        _as_int(attrs.get("firstwatch.sdk.dropped_spans")) or 0
+                    )
                 events = [
                     (
                         event.name,
@@ -297,7 +299,9 @@ def map_request(
                 cols["model"].append(
                     _as_str(
                         _first(
-                            attrs, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_REQUEST_MODEL,
+                            attrs,
+                            sc.GEN_AI_RESPONSE_MODEL,
+                            sc.GEN_AI_REQUEST_MODEL,
                             sc.LLM_MODEL_NAME,
                         )
                     )
@@ -305,16 +309,20 @@ def map_request(
                 cols["input_tokens"].append(
                     _as_int(
                         _first(
-                            attrs, sc.GEN_AI_USAGE_INPUT_TOKENS,
-                            sc.GEN_AI_USAGE_PROMPT_TOKENS_OLD, sc.LLM_TOKENS_PROMPT,
+                            attrs,
+                            sc.GEN_AI_USAGE_INPUT_TOKENS,
+                            sc.GEN_AI_USAGE_PROMPT_TOKENS_OLD,
+                            sc.LLM_TOKENS_PROMPT,
                         )
                     )
                 )
                 cols["output_tokens"].append(
                     _as_int(
                         _first(
-                            attrs, sc.GEN_AI_USAGE_OUTPUT_TOKENS,
-                            sc.GEN_AI_USAGE_COMPLETION_TOKENS_OLD, sc.LLM_TOKENS_COMPLETION,
+                            attrs,
+                            sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+                            sc.GEN_AI_USAGE_COMPLETION_TOKENS_OLD,
+                            sc.LLM_TOKENS_COMPLETION,
                         )
                     )
                 )

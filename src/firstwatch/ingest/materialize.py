@@ -1,9 +1,9 @@
 """Turn the spans of one trace into runs and steps (design.md §2 and §5 "Runs and names").
 
-A run is the outermost agent-marked span of a trace, else the trace's root. Spans arrive in any order,
-so this is recomputed from all the spans a trace has so far whenever new ones arrive: a late child still
-counts, and a trace whose run span never arrived shows as one `incomplete` run, keyed by the missing
-parent's span id, so nothing is lost.
+A run is the outermost agent-marked span of a trace, else the trace's root. Spans arrive in any
+order, so this is recomputed from all the spans a trace has so far whenever new ones arrive: a late
+child still counts, and a trace whose run span never arrived shows as one `incomplete` run, keyed
+by the missing parent's span id, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -98,10 +98,10 @@ def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list
         runs.append(_run_row(run_span, members, complete=True))
         steps.extend(_step_row(s, run_id, run_span) for s in members)
     for missing_id, member_ids in sorted(orphans.items()):
-        members = [by_id[m] for m in member_ids]
-        row = _incomplete_run_row(missing_id, members)
+        orphan_spans = [by_id[m] for m in member_ids]
+        row = _incomplete_run_row(missing_id, orphan_spans)
         runs.append(row)
-        steps.extend(_step_row(s, missing_id, row) for s in members)
+        steps.extend(_step_row(s, missing_id, row) for s in orphan_spans)
     return runs, steps
 
 

@@ -82,9 +82,10 @@ def profile_pdf(stream: BinaryIO, size: int, work: Work) -> str:
     with _capped_pypdf(work):
         try:
             reader = PdfReader(stream, strict=False)
-            encrypted = reader.is_encrypted
-            features["doc.encrypted"] = encrypted
-            readable = not encrypted or _decrypt_without_password(reader)
+            features["doc.encrypted"] = encrypted = reader.is_encrypted
+            if encrypted and not _decrypt_without_password(reader):
+                # A user password is needed: even the page count is out of reach.
+                return ""
             n_pages = len(reader.pages)
         except LimitReachedError:
             work.cap("decompressed")
@@ -94,8 +95,6 @@ def profile_pdf(stream: BinaryIO, size: int, work: Work) -> str:
             features["doc.corrupt"] = True
             return ""
         features["doc.pages"] = n_pages
-        if not readable:
-            return ""
         if n_pages > limits.max_pages:
             work.cap("pages")
         texts: list[str] = []

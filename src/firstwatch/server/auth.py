@@ -50,8 +50,9 @@ def create_key(store: Store, project: str, scope: str) -> str:
     key = f"{KEY_PREFIX}{secret}"
     key_id = secret[:8]
     store.add_key(
-        ApiKey(key_id=key_id, project=project, scope=scope, prefix=key[:11],
-               created_ns=time.time_ns()),
+        ApiKey(
+            key_id=key_id, project=project, scope=scope, prefix=key[:11], created_ns=time.time_ns()
+        ),
         hash_key(key),
     )
     return key

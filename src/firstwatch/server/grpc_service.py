@@ -25,7 +25,7 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, state: AppState) -> None:
         self.state = state
 
-    def Export(  # noqa: N802 (the generated service's method name)
+    def Export(
         self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
     ) -> ExportTraceServiceResponse:
         """Map, log durably, then answer; errors map to the OTLP/gRPC status codes."""
@@ -44,8 +44,10 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             )
         except AuthError as exc:
             self.state.ingestor.stats.request_rejected("unauthorized")
-            code = grpc.StatusCode.UNAUTHENTICATED if exc.status == 401 else (
-                grpc.StatusCode.PERMISSION_DENIED
+            code = (
+                grpc.StatusCode.UNAUTHENTICATED
+                if exc.status == 401
+                else (grpc.StatusCode.PERMISSION_DENIED)
             )
             context.abort(code, exc.message)
         if request.ByteSize() > self.state.settings.max_body_bytes:
@@ -72,7 +74,9 @@ def start_grpc(state: AppState, host: str, port: int) -> tuple[grpc.Server, int]
             ("grpc.max_receive_message_length", state.settings.max_body_bytes),
         ],
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(state), server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        TraceService(state), server
+    )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     bound = server.add_insecure_port(address)
     if bound == 0:

@@ -57,7 +57,9 @@ async def export_traces(request: Request) -> Response:
     try:
         principal = authenticate(
             state.store,
-            key_from_headers(request.headers.get("authorization"), request.headers.get("x-api-key")),
+            key_from_headers(
+                request.headers.get("authorization"), request.headers.get("x-api-key")
+            ),
             keys_required=state.settings.keys_required,
             need="ingest",
         )

@@ -1,6 +1,7 @@
-"""Run the server: open the store and the log, start the writer, OTLP/gRPC and HTTP, and stop cleanly.
+"""Run the server: open the store and the log, start the writer, OTLP/gRPC and HTTP; stop cleanly.
 
-SIGTERM or SIGINT: stop accepting, finish in-flight requests, apply the whole log to the store, close.
+SIGTERM or SIGINT: stop accepting, finish in-flight requests, apply the whole log to the store,
+close.
 """
 
 from __future__ import annotations
@@ -63,12 +64,12 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
-def serve(
-    settings: Settings, *, announce: Callable[[str], None] | None = None
-) -> None:
+def serve(settings: Settings, *, announce: Callable[[str], None] | None = None) -> None:
     """Run until SIGTERM/SIGINT."""
     say = announce or (lambda text: print(text, file=sys.stderr, flush=True))
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     http_sock = bind_socket(settings.host, settings.http_port)
     state = build_state(settings)
     if settings.keys_required and state.store.key_count() == 0:

@@ -54,12 +54,21 @@ class Store(Protocol):
         """The last log position whose spans are in the store (0 when none)."""
         ...
 
-    def list_runs(self, where: RunFilter, limit: int, after: tuple[int, str, str] | None) -> list[Row]:
-        """Runs, newest first; `after` is the (start_ns, trace_id, span_id) of the previous page's last."""
+    def list_runs(
+        self, where: RunFilter, limit: int, after: tuple[int, str, str] | None
+    ) -> list[Row]:
+        """Runs, newest first.
+
+        `after` is the (start_ns, trace_id, span_id) of the previous page's last run.
+        """
         ...
 
     def trace(self, project: str, trace_id: str) -> tuple[list[Row], list[Row]]:
         """The runs and the steps (with attributes and events) of one trace."""
+        ...
+
+    def run_spans(self, project: str, trace_id: str) -> list[Row]:
+        """The stored rows (attributes, resource, events) of the run spans of one trace."""
         ...
 
     def agents(self, project: str, since_ns: int | None, until_ns: int | None) -> list[Row]:

@@ -22,7 +22,7 @@ def parse_store_url(text: str) -> StoreUrl:
         rest = text[len("duckdb:///") :]
         if not rest:
             raise ValueError("duckdb:/// needs a file path, e.g. duckdb:///firstwatch.duckdb")
-        return StoreUrl("duckdb", path=Path(rest) if not rest.startswith("/") else Path(rest))
+        return StoreUrl("duckdb", path=Path(rest))
     if text.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         return StoreUrl("postgresql", url=text)
     if "://" not in text and text.endswith(".duckdb"):

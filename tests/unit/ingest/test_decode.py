@@ -17,11 +17,28 @@ JS = "application/json"
 
 
 def test_json_hex_ids_decode_to_bytes() -> None:
-    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [
-        {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
-         "parentSpanId": "eee19b7ec3c1b173", "name": "x", "kind": 3,
-         "startTimeUnixNano": "1544712660000000000", "endTimeUnixNano": "1544712661000000000",
-         "attributes": [{"key": "a", "value": {"intValue": "7"}}]}]}]}]}
+    doc = {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "parentSpanId": "eee19b7ec3c1b173",
+                                "name": "x",
+                                "kind": 3,
+                                "startTimeUnixNano": "1544712660000000000",
+                                "endTimeUnixNano": "1544712661000000000",
+                                "attributes": [{"key": "a", "value": {"intValue": "7"}}],
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
     request = decode_request(json.dumps(doc).encode(), JS + "; charset=utf-8", None, 10_000)
     span = request.resource_spans[0].scope_spans[0].spans[0]
     assert span.trace_id.hex() == "5b8efff798038103d269b633813fc60c"
@@ -32,9 +49,12 @@ def test_json_hex_ids_decode_to_bytes() -> None:
 
 def test_non_hex_id_leaves_an_empty_id_for_per_span_rejection() -> None:
     doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz", "spanId": "00"}]}]}]}
-    span = decode_request(json.dumps(doc).encode(), JS, None, 10_000).resource_spans[0].scope_spans[
-        0
-    ].spans[0]
+    span = (
+        decode_request(json.dumps(doc).encode(), JS, None, 10_000)
+        .resource_spans[0]
+        .scope_spans[0]
+        .spans[0]
+    )
     assert span.trace_id == b""
 
 

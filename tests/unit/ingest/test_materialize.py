@@ -102,8 +102,9 @@ def test_late_root_turns_incomplete_run_into_complete() -> None:
 def test_failed_run_takes_earliest_failed_descendant_class_not_unknown() -> None:
     runs, _ = materialize_trace(
         [
-            span("1" * 16, None, marked=True, start=0, end=100, status="error",
-                 error_class="unknown"),
+            span(
+                "1" * 16, None, marked=True, start=0, end=100, status="error", error_class="unknown"
+            ),
             span("2" * 16, "1" * 16, start=1, end=5, status="error", error_class="unknown"),
             span("3" * 16, "1" * 16, start=6, end=9, status="error", error_class="rate_limited"),
             span("4" * 16, "1" * 16, start=10, end=20, status="error", error_class="timeout"),
@@ -118,8 +119,15 @@ def test_ok_run_has_no_error_class_even_if_a_step_failed() -> None:
     runs, steps = materialize_trace(
         [
             span("1" * 16, None, marked=True, start=0, end=100),
-            span("2" * 16, "1" * 16, kind="tool", start=1, end=5, status="error",
-                 error_class="tool_error"),
+            span(
+                "2" * 16,
+                "1" * 16,
+                kind="tool",
+                start=1,
+                end=5,
+                status="error",
+                error_class="tool_error",
+            ),
         ]
     )
     assert runs[0]["status"] == "ok" and runs[0]["error_class"] is None

@@ -21,7 +21,9 @@ def principal(request: Request, need: str = "read") -> Principal:
     try:
         return authenticate(
             state.store,
-            key_from_headers(request.headers.get("authorization"), request.headers.get("x-api-key")),
+            key_from_headers(
+                request.headers.get("authorization"), request.headers.get("x-api-key")
+            ),
             keys_required=state.settings.keys_required,
             need=need,
         )

@@ -50,7 +50,10 @@ def metrics(request: Request) -> PlainTextResponse:
         _line("firstwatch_wal_bytes", state.wal.pending_bytes),
         "# HELP firstwatch_wal_oldest_age_seconds Age of the oldest unapplied log record.",
         "# TYPE firstwatch_wal_oldest_age_seconds gauge",
-        _line("firstwatch_wal_oldest_age_seconds", round(state.wal.oldest_pending_age_s(time.time()), 3)),
+        _line(
+            "firstwatch_wal_oldest_age_seconds",
+            round(state.wal.oldest_pending_age_s(time.time()), 3),
+        ),
         "# HELP firstwatch_ingest_lag_records Log records not yet applied to the store.",
         "# TYPE firstwatch_ingest_lag_records gauge",
         _line("firstwatch_ingest_lag_records", state.writer.lag_lsn()),

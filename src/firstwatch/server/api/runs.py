@@ -186,9 +186,7 @@ def _step(row: dict[str, Any]) -> Step:
 
 
 @router.get("/runs/{trace_id}", response_model=Trace)
-def get_trace(
-    request: Request, trace_id: str, who: Annotated[Principal, Depends(reader)]
-) -> Trace:
+def get_trace(request: Request, trace_id: str, who: Annotated[Principal, Depends(reader)]) -> Trace:
     """The runs of one trace, each with its steps as a tree."""
     trace_id = trace_id.lower()
     if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):
