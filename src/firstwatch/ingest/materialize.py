@@ -82,8 +82,8 @@ def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list
     complete_runs = sorted(run_ids, key=lambda r: by_id[r]["start_ns"])
     if orphans and complete_runs:
         # A missing span in the middle of a run: its subtree still belongs to the trace's run.
-        for members in orphans.values():
-            for sid in members:
+        for orphan_ids in orphans.values():
+            for sid in orphan_ids:
                 owner[sid] = complete_runs[0]
         orphans = {}
 
