@@ -104,6 +104,9 @@ class Ingestor:
             except WalFull as exc:
                 self.stats.request_rejected("overloaded")
                 raise Overloaded(f"ingest is behind: {exc}", retry_after_s=2) from None
+            except ValueError as exc:  # one record larger than the whole log may hold
+                self.stats.request_rejected("too_large")
+                raise NotDurable(f"the batch is too large to log: {exc}") from None
             except WalError as exc:
                 self.stats.request_rejected("not_durable")
                 raise NotDurable(f"the batch could not be stored durably: {exc}") from None
