@@ -59,6 +59,7 @@ def start_server(
     store: Path | None = None,
     http_port: int | None = None,
     grpc_port: int | None = None,
+    wrapper: tuple[str, ...] = (),
 ) -> ServerProcess:
     """Start a server and wait until /readyz answers (bounded)."""
     store = store or tmp / "store.duckdb"
@@ -67,6 +68,7 @@ def start_server(
     log = tmp / f"server-{http_port}.log"
     full_env = {**os.environ, **(env or {})}
     cmd = [
+        *wrapper,
         sys.executable,
         "-m",
         "firstwatch",

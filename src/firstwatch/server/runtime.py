@@ -6,10 +6,13 @@ close.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -25,6 +28,23 @@ from firstwatch.settings import Settings
 from firstwatch.store import open_store, parse_store_url
 
 log = logging.getLogger("firstwatch")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus re-raising the stop signal after shutdown: we still have to drain the log."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
 
 def wal_directory(settings: Settings) -> Path:
@@ -96,7 +116,7 @@ def serve(settings: Settings, *, announce: Callable[[str], None] | None = None) 
         lifespan="off",
         timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     try:
         server.run(sockets=[http_sock])
     finally:
