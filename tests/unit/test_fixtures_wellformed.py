@@ -96,6 +96,7 @@ def test_protobuf_fixture_decodes_to_the_same_spans(path: Path) -> None:
 def test_fixture_holds_no_key_and_no_outside_address(path: Path) -> None:
     text = path.read_text()
     assert "sk-" not in text
+    assert b"sk-" not in path.with_suffix(".pb").read_bytes()
     hosts = set(re.findall(r"[a-z][a-z0-9+.-]*://\[?([^/:\]\s\"'?#\\]+)", text, re.IGNORECASE))
     assert hosts <= LOOPBACK | DOC_HOSTS
     assert set(re.findall(r"\b(?:\d{1,3}\.){3}\d{1,3}\b", text)) <= {"127.0.0.1"}

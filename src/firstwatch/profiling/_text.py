@@ -12,11 +12,17 @@ from firstwatch.profiling._work import Work
 
 MIN_UNIT_CHARS = 16
 _UNIT_SPLIT = re.compile(r"\n|(?<=[.!?;])\s+|(?<=[。！？；])")
-_CP1252_HIGH = "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014" + (
-    "\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+# cp1252's characters for the bytes 0x80-0x9F (Latin-1 reads them as C1 controls).
+_CP1252_BYTES = {
+    char: byte for byte in range(0x80, 0xA0) if (char := bytes([byte]).decode("cp1252", "ignore"))
+}
+_CONTINUATION = "[\u0080-\u00bf" + "".join(_CP1252_BYTES) + "]"
+# A UTF-8 multi-byte sequence read as Latin-1 or cp1252: "Ã©" for "é", "â€™" for "’".
+_MOJIBAKE = re.compile(
+    f"[\u00c2-\u00df]{_CONTINUATION}"
+    f"|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
+    f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}"
 )
-# UTF-8 read as Latin-1 or cp1252: "Ã©" for "é", "â€™" for "’".
-_MOJIBAKE = re.compile(f"[\u00c2\u00c3][\u0080-\u00bf{_CP1252_HIGH}]|\u00e2\u20ac.", re.DOTALL)
 _NONPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _PRINTABLE_CONTROLS = frozenset("\t\n\r\u200c\u200d")
 _REPLACEMENT = "\ufffd"
@@ -24,6 +30,15 @@ _REPLACEMENT = "\ufffd"
 
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 6) if whole else 0.0
+
+
+def _is_utf8_misread(chars: str) -> bool:
+    raw = bytes(_CP1252_BYTES.get(char, ord(char) if ord(char) < 0x100 else 0) for char in chars)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def repeated_share(text: str) -> float:
@@ -75,7 +90,7 @@ def profile_text(text: str, work: Work, *, total_chars: int | None = None) -> No
     features["text.nonprintable_share"] = _share(nonprintable, n)
     features["text.replacement_share"] = _share(chars[_REPLACEMENT], n)
     features["text.digit_share"] = _share(digits, n)
-    mojibake = sum(len(match) for match in _MOJIBAKE.findall(text))
+    mojibake = sum(len(match) for match in _MOJIBAKE.findall(text) if _is_utf8_misread(match))
     features["text.mojibake_share"] = _share(mojibake, n)
     if work.out_of_time():
         return
