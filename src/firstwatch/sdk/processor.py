@@ -1,0 +1,211 @@
+"""A batch span processor whose queue is bounded in bytes, dropping and counting, never blocking.
+
+It is OpenTelemetry's `BatchSpanProcessor` (its queue, worker thread and batching) with a byte
+budget in front: each finished span's memory is estimated, a span that would exceed the budget is
+dropped and counted, and the budget is given back once its batch has been exported (or given up).
+The estimate is deliberately generous: it bounds what the queued spans hold in memory, which is
+several times their encoded size, so `queue_mb` bounds the process's memory, not only the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any, Final
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from firstwatch.sdk.drops import DropCounter
+from firstwatch.sdk.exporter import ReportingExporter
+from firstwatch.sdk.guard import internal_error
+
+log = logging.getLogger("firstwatch.sdk")
+
+# Measured with tracemalloc on OpenTelemetry SDK 1.45: a finished span with no attributes holds
+# about 2.8 KB (two empty bounded deques for events and links are 1.5 KB of it); each attribute
+# adds a dict slot and two string objects; an event adds its own object and attribute mapping. A
+# test checks these against tracemalloc so that the bound stays a bound.
+SPAN_BYTES: Final = 3_200
+ATTRIBUTE_BYTES: Final = 200
+EVENT_BYTES: Final = 1_600
+SCALAR_BYTES: Final = 32
+DEFAULT_SCHEDULE_DELAY_MILLIS: Final = 1_000
+DEFAULT_MAX_EXPORT_BATCH_SIZE: Final = 512
+
+
+def _value_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value) if value.isascii() else 4 * len(value)
+    if isinstance(value, tuple | list):
+        return 64 + sum(_value_bytes(item) + 8 for item in value)
+    if isinstance(value, bytes):
+        return len(value)
+    return SCALAR_BYTES
+
+
+def _attributes_bytes(attributes: Any) -> int:
+    size = 0
+    if attributes:
+        for key, value in attributes.items():
+            size += ATTRIBUTE_BYTES + len(key) + _value_bytes(value)
+    return size
+
+
+def estimate_bytes(span: ReadableSpan) -> int:
+    """A generous estimate of the memory a finished span holds while it waits in the queue.
+
+    It is also an upper bound of the span's encoded size, so the bound holds on the wire too.
+    """
+    size = SPAN_BYTES + len(span.name) + _attributes_bytes(span.attributes)
+    for event in span.events:
+        size += EVENT_BYTES + len(event.name) + _attributes_bytes(event.attributes)
+    for link in span.links:
+        size += EVENT_BYTES + _attributes_bytes(link.attributes)
+    if span.status.description:
+        size += len(span.status.description)
+    return size
+
+
+class QueueBudget:
+    """Bytes and spans currently queued or being exported, against a maximum."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.used = 0
+        self.spans = 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        """Reserve `size` bytes for one span; False when the bound would be exceeded."""
+        with self._lock:
+            if self.used + size > self.max_bytes:
+                return False
+            self.used += size
+            self.spans += 1
+            return True
+
+    def give_back(self, size: int, spans: int) -> None:
+        """Release the reservation of spans that have left the process (or been given up)."""
+        with self._lock:
+            self.used = max(0, self.used - size)
+            self.spans = max(0, self.spans - spans)
+
+    def reset(self) -> None:
+        """Forget everything (the queue was emptied, as in a forked child)."""
+        with self._lock:
+            self.used = 0
+            self.spans = 0
+
+
+class _Releasing(SpanExporter):
+    """Gives the budget back for each batch once the wrapped exporter is done with it."""
+
+    def __init__(self, inner: ReportingExporter, budget: QueueBudget) -> None:
+        self.inner = inner
+        self.budget = budget
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            return self.inner.export(spans)
+        finally:
+            size = 0
+            for span in spans:
+                try:
+                    size += estimate_bytes(span)
+                except Exception:
+                    size += SPAN_BYTES
+            self.budget.give_back(size, len(spans))
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        self.inner.shutdown(timeout_millis)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class BoundedBatchSpanProcessor(BatchSpanProcessor):
+    """OpenTelemetry's batch processor with a queue bounded in bytes and drops counted.
+
+    Args:
+        exporter: Where batches go (the OTLP/HTTP exporter, or any `SpanExporter`).
+        max_queue_bytes: Memory bound of the queue; beyond it spans are dropped and counted.
+        resource: Resource of the drop report spans.
+        scope: Instrumentation scope of the drop report spans.
+        schedule_delay_millis: Longest wait before a partial batch is sent.
+        max_export_batch_size: Spans per export request.
+    """
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        max_queue_bytes: int,
+        resource: Resource,
+        scope: InstrumentationScope,
+        schedule_delay_millis: float = DEFAULT_SCHEDULE_DELAY_MILLIS,
+        max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE,
+    ) -> None:
+        self.drops = DropCounter()
+        self.budget = QueueBudget(max_queue_bytes)
+        self.reporter = ReportingExporter(exporter, self.drops, resource, scope)
+        max_queue_size = max(2 * max_export_batch_size, max_queue_bytes // SPAN_BYTES + 1)
+        super().__init__(
+            _Releasing(self.reporter, self.budget),
+            max_queue_size=max_queue_size,
+            schedule_delay_millis=schedule_delay_millis,
+            max_export_batch_size=max_export_batch_size,
+        )
+        self._warned = False
+        if hasattr(os, "register_at_fork"):
+            budget = weakref.ref(self.budget)
+
+            def _reset_in_child() -> None:
+                if (alive := budget()) is not None:
+                    alive.reset()
+
+            os.register_at_fork(after_in_child=_reset_in_child)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Queue a finished span if it fits in the budget; otherwise drop and count it."""
+        context = span.context
+        if context is None or not context.trace_flags.sampled:
+            return
+        try:
+            size = estimate_bytes(span)
+        except Exception:
+            internal_error("estimate")
+            size = SPAN_BYTES
+        if not self.budget.take(size):
+            self.drops.add_queue_full(1)
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "firstwatch: span queue full (%d bytes); dropping spans, counted and reported",
+                    self.budget.max_bytes,
+                )
+            return
+        super().on_end(span)
+
+    def force_flush(self, timeout_millis: int | None = None) -> bool:
+        """Export everything queued, then any drop report still owed."""
+        flushed = super().force_flush(timeout_millis)
+        try:
+            reported = self.reporter.send_report()
+        except Exception:
+            internal_error("report")
+            reported = False
+        return flushed and reported
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        """Stop the worker within `timeout_millis`; what is left unsent is counted as dropped."""
+        self._batch_processor.shutdown(timeout_millis=timeout_millis)
+        left = self.budget.spans
+        if left:
+            self.drops.add_export_failed(left)
+            self.budget.reset()
