@@ -55,6 +55,7 @@ LLM_SYSTEM: Final = "llm.system"
 LLM_TOKENS_PROMPT: Final = "llm.token_count.prompt"
 LLM_TOKENS_COMPLETION: Final = "llm.token_count.completion"
 TOOL_NAME_OI: Final = "tool.name"
+AGENT_NAME_OI: Final = "agent.name"
 
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"

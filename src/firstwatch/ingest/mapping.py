@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -157,12 +158,14 @@ def span_kind(attrs: Mapping[str, Any], otel_kind: int) -> str:
     if isinstance(oi, str):
         return _OPENINFERENCE_KINDS.get(oi.upper(), sc.KIND_STEP)
     op = attrs.get(sc.GEN_AI_OPERATION_NAME)
-    if isinstance(op, str) and op in _GENAI_OPERATIONS:
-        return _GENAI_OPERATIONS[op]
+    if isinstance(op, str):
+        return _GENAI_OPERATIONS.get(op, sc.KIND_STEP)
     tl = attrs.get(sc.TRACELOOP_SPAN_KIND)
     if isinstance(tl, str):
         return _TRACELOOP_KINDS.get(tl.lower(), sc.KIND_STEP)
-    if attrs.get(sc.GEN_AI_SYSTEM) or attrs.get(sc.GEN_AI_PROVIDER_NAME):
+    if (attrs.get(sc.GEN_AI_SYSTEM) or attrs.get(sc.GEN_AI_PROVIDER_NAME)) and (
+        sc.GEN_AI_REQUEST_MODEL in attrs or sc.GEN_AI_USAGE_INPUT_TOKENS in attrs
+    ):
         return sc.KIND_LLM
     if otel_kind == _CLIENT and ("http.request.method" in attrs or "http.method" in attrs):
         return sc.KIND_HTTP
@@ -172,22 +175,51 @@ def span_kind(attrs: Mapping[str, Any], otel_kind: int) -> str:
 
 
 def dependency_of(kind: str, attrs: Mapping[str, Any]) -> str | None:
-    """The third-party service a span called (design.md §5 order)."""
-    if kind not in (sc.KIND_HTTP, sc.KIND_TOOL, sc.KIND_LLM):
-        return _as_str(attrs.get(sc.DEPENDENCY))
-    return _as_str(
-        _first(
-            attrs,
+    """The third-party service a span called (design.md §5 order).
+
+    For tool spans the tool's own name comes before the model provider: GenAI instrumentations put
+    the agent's provider on `execute_tool` spans, which is not what the tool called.
+    """
+    if kind == sc.KIND_TOOL:
+        keys: tuple[str, ...] = (
+            sc.DEPENDENCY,
+            sc.GEN_AI_TOOL_NAME,
+            sc.TOOL_NAME_OI,
+            sc.TRACELOOP_ENTITY_NAME,
+            sc.SERVER_ADDRESS,
+        )
+    elif kind in (sc.KIND_HTTP, sc.KIND_LLM):
+        keys = (
             sc.DEPENDENCY,
             sc.GEN_AI_PROVIDER_NAME,
             sc.GEN_AI_SYSTEM,
+            sc.LLM_PROVIDER,
+            sc.LLM_SYSTEM,
             sc.SERVER_ADDRESS,
             sc.NET_PEER_NAME_OLD,
-            sc.GEN_AI_TOOL_NAME,
-            sc.TOOL_NAME_OI,
-            sc.TRACELOOP_ENTITY_NAME if kind == sc.KIND_TOOL else "",
         )
-    )
+    else:
+        keys = (sc.DEPENDENCY,)
+    value = _first(attrs, *keys)
+    if value is None and kind == sc.KIND_HTTP:
+        value = _host_of(_first(attrs, sc.URL_FULL, sc.HTTP_URL_OLD))
+    return _as_str(value)
+
+
+def _host_of(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return None
+    host = urlsplit(url).hostname
+    return host or None
+
+
+def agent_name(attrs: Mapping[str, Any], resource_agent: Any) -> str | None:
+    """The agent a span names itself, without falling back to `service.name` (materialisation
+    does that once it knows the run)."""
+    named = _first(attrs, sc.AGENT, sc.GEN_AI_AGENT_NAME, sc.AGENT_NAME_OI)
+    if named is None and str(attrs.get(sc.TRACELOOP_SPAN_KIND, "")).lower() == "agent":
+        named = attrs.get(sc.TRACELOOP_ENTITY_NAME)
+    return _as_str(named if named is not None else resource_agent)
 
 
 def _as_str(value: Any) -> str | None:
@@ -255,7 +287,7 @@ def map_request(
                     attrs, [(n, a) for n, a, _ in events], span.status.message or None, kind
                 )
                 error_class = classify(facts) if is_error else None
-                agent = _first(attrs, sc.AGENT, sc.GEN_AI_AGENT_NAME) or res_agent or res_service
+                agent = agent_name(attrs, res_agent)
                 version = _first(attrs, sc.AGENT_VERSION) or res_version
                 environment = (
                     res_env
@@ -284,7 +316,7 @@ def map_request(
                 cols["error_type"].append(_text(error_type, 256) if is_error else None)
                 cols["error_message"].append(_text(error_message) if is_error else None)
                 cols["error_class"].append(error_class)
-                cols["agent"].append(_as_str(agent))
+                cols["agent"].append(agent)
                 cols["version"].append(_as_str(version))
                 cols["environment"].append(str(environment))
                 cols["service"].append(res_service)

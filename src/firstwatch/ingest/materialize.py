@@ -95,8 +95,9 @@ def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list
     for run_id in complete_runs:
         run_span = by_id[run_id]
         members = members_of.get(run_id, [])
-        runs.append(_run_row(run_span, members, complete=True))
-        steps.extend(_step_row(s, run_id, run_span) for s in members)
+        run_row = _run_row(run_span, members, complete=True)
+        runs.append(run_row)
+        steps.extend(_step_row(s, run_id, run_row) for s in members)
     for missing_id, member_ids in sorted(orphans.items()):
         orphan_spans = [by_id[m] for m in member_ids]
         row = _incomplete_run_row(missing_id, orphan_spans)
@@ -114,8 +115,25 @@ def _earliest_error_class(members: Iterable[Span]) -> str | None:
     return None
 
 
+def _agent_of(run: Span, members: list[Span]) -> str | None:
+    """The run's own agent name, else the nearest named agent inside it, else its service."""
+    if run.get("agent"):
+        return str(run["agent"])
+    inner = sorted(
+        (s for s in members if s.get("agent_marked") and s.get("agent")),
+        key=lambda s: s["start_ns"],
+    )
+    if inner:
+        return str(inner[0]["agent"])
+    service = run.get("service")
+    return str(service) if service else None
+
+
 def _run_row(run: Span, members: list[Span], *, complete: bool) -> dict[str, Any]:
-    status = "error" if run.get("status") == "error" else "ok"
+    # An agent span nested in the run that failed fails the run: instrumentations that wrap the
+    # agent in an outer workflow span often leave that outer span OK.
+    nested_failed = any(s.get("agent_marked") and s.get("status") == "error" for s in members)
+    status = "error" if run.get("status") == "error" or nested_failed else "ok"
     error_class = None
     if status == "error":
         error_class = _earliest_error_class(members) or run.get("error_class") or "unknown"
@@ -129,7 +147,7 @@ def _run_row(run: Span, members: list[Span], *, complete: bool) -> dict[str, Any
         "trace_id": run["trace_id"],
         "span_id": run["span_id"],
         "name": run.get("name"),
-        "agent": run.get("agent"),
+        "agent": _agent_of(run, members),
         "version": run.get("version"),
         "environment": run.get("environment") or "unknown",
         "start_ns": run["start_ns"],
@@ -152,15 +170,17 @@ def _incomplete_run_row(missing_id: str, members: list[Span]) -> dict[str, Any]:
     start = first["start_ns"]
     end = max(s["end_ns"] for s in members)
     # Identity from the members: the agent attributes usually sit on the resource of every span.
-    named = next((s for s in sorted(members, key=lambda s: s["start_ns"]) if s.get("agent")), first)
+    ordered = sorted(members, key=lambda s: s["start_ns"])
+    named = next((s for s in ordered if s.get("agent")), None)
+    service = next((s.get("service") for s in ordered if s.get("service")), None)
     error_class = _earliest_error_class(members)
     return {
         "trace_id": first["trace_id"],
         "span_id": missing_id,
         "name": None,
-        "agent": named.get("agent"),
-        "version": named.get("version"),
-        "environment": named.get("environment") or "unknown",
+        "agent": named.get("agent") if named else service,
+        "version": (named or first).get("version"),
+        "environment": (named or first).get("environment") or "unknown",
         "start_ns": start,
         "end_ns": end,
         "duration_ms": (end - start) / 1e6,

@@ -64,6 +64,7 @@ MATERIALIZE_COLUMNS: Final = (
     "error_type",
     "error_message",
     "agent",
+    "service",
     "version",
     "environment",
     "dependency",
