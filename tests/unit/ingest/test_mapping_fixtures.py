@@ -21,7 +21,8 @@ def load(name: str, fmt: str = "pb") -> tuple[list[dict[str, Any]], list[dict[st
     batch = map_request(decode_request(body, content_type, None, 10**8), "default")
     assert batch.rejected == 0
     rows = [
-        dict(zip(batch.columns, values, strict=True)) for values in zip(*batch.columns.values())
+        dict(zip(batch.columns, values, strict=True))
+        for values in zip(*batch.columns.values(), strict=True)
     ]
     return materialize_trace(rows)
 
