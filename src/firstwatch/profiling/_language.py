@@ -37,15 +37,20 @@ def _sample(text: str) -> str:
     return " ".join((text[:third], text[middle : middle + third], text[-third:]))
 
 
-def detect_language(text: str) -> tuple[str, float] | None:
+def detect_language(text: str, letters: int) -> tuple[str, float] | None:
     """Return ``(language, score)`` for a text, or None when no detector is installed.
 
-    The language is an ISO 639 code (``en``, ``de``, ``zh``...), or ``und`` when the text has
-    too few letters or the detector is unsure.
+    Args:
+        text: The text.
+        letters: How many letters it has (the caller has counted its characters already).
+
+    Returns:
+        An ISO 639 code (``en``, ``de``, ``zh``...) and the detector's confidence; ``und``
+        when the text has too few letters or the detector is unsure.
     """
-    sample = " ".join(_sample(text).split())
-    if sum(1 for char in sample if char.isalpha()) < MIN_LETTERS:
+    if letters < MIN_LETTERS:
         return UNDETERMINED, 0.0
+    sample = " ".join(_sample(text).split())
     detector = _load()
     if detector is None:
         return None

@@ -23,6 +23,7 @@ _MOJIBAKE = re.compile(
     f"|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
     f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}"
 )
+_MOJIBAKE_LEADS = ("\u00c2", "\u00f4")
 _NONPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _PRINTABLE_CONTROLS = frozenset("\t\n\r\u200c\u200d")
 _REPLACEMENT = "\ufffd"
@@ -90,13 +91,16 @@ def profile_text(text: str, work: Work, *, total_chars: int | None = None) -> No
     features["text.nonprintable_share"] = _share(nonprintable, n)
     features["text.replacement_share"] = _share(chars[_REPLACEMENT], n)
     features["text.digit_share"] = _share(digits, n)
-    mojibake = sum(len(match) for match in _MOJIBAKE.findall(text) if _is_utf8_misread(match))
+    mojibake = 0
+    if any(_MOJIBAKE_LEADS[0] <= char <= _MOJIBAKE_LEADS[1] for char in chars):
+        mojibake = sum(len(found) for found in _MOJIBAKE.findall(text) if _is_utf8_misread(found))
     features["text.mojibake_share"] = _share(mojibake, n)
     if work.out_of_time():
         return
     features["text.repeated_share"] = repeated_share(text)
     if work.out_of_time():
         return
-    detected = detect_language(text)
+    letters = sum(count for char, count in chars.items() if char.isalpha())
+    detected = detect_language(text, letters)
     if detected is not None:
         features["text.language"], features["text.language_score"] = detected
