@@ -61,6 +61,7 @@ _STATUS_IN_TEXT = re.compile(
     r"|\A(?:[A-Za-z_][A-Za-z0-9_.]*:\s*)?([45]\d\d)\s+(?-i:[A-Z])",
     re.IGNORECASE,
 )
+_HAS_STATUS = re.compile(r"[45]\d\d")
 _GRPC_IN_TEXT = re.compile(r"\bStatusCode\.([A-Z_]+)\b")
 
 
@@ -161,8 +162,10 @@ class Rule:
         if self.message is not None:
             if not isinstance(self.message, str) or not self.message:
                 raise _RuleError(self.name, "message must be a non-empty regular expression")
+            # Messages are searched lowercased; a pattern with capitals needs IGNORECASE.
+            capitals = any(c.isupper() for c in re.sub(r"\\.", "", self.message))
             try:
-                message_re = re.compile(self.message, re.IGNORECASE)
+                message_re = re.compile(self.message, re.IGNORECASE if capitals else 0)
             except re.error as exc:
                 raise _RuleError(self.name, f"message is not a valid regex: {exc}") from exc
         if not (types or http_status or grpc_codes or message_re or kinds):
@@ -538,6 +541,8 @@ def _evidence(facts: ErrorFacts) -> _Evidence:
             http_status = int(code)
     if http_status is None:
         for message in messages:
+            if not _HAS_STATUS.search(message[:_MAX_TEXT]):
+                continue
             found = _STATUS_IN_TEXT.search(message[:_MAX_TEXT])
             if found:
                 http_status = int(next(g for g in found.groups() if g))
@@ -553,7 +558,7 @@ def _evidence(facts: ErrorFacts) -> _Evidence:
 
     return _Evidence(
         types=types,
-        text="\n".join(m[:_MAX_TEXT] for m in messages),
+        text="\n".join(m[:_MAX_TEXT] for m in messages).lower(),
         http_status=http_status,
         grpc_code=grpc_code,
         span_kind=facts.span_kind,

@@ -8,7 +8,8 @@ from typing import Final
 
 from firstwatch.errors.classify import normalize_type
 
-# How much of a masked message goes into a fingerprint.
+# How much of a message is masked for a fingerprint, and how much of the masked text counts.
+_FINGERPRINT_INPUT: Final = 8000
 _FINGERPRINT_CHARS: Final = 1000
 # Quoted text longer than this is masked word by word, not as one value.
 _MAX_QUOTED: Final = 500
@@ -87,8 +88,9 @@ def fingerprint(error_class: str, error_type: str | None, message: str | None) -
         message: the error message.
 
     Returns:
-        16 hex characters, the same for messages that differ only in masked values.
+        16 hex characters, the same for messages that differ only in masked values (in
+        their first thousand masked characters).
     """
-    masked = mask_message(message or "")[:_FINGERPRINT_CHARS]
+    masked = mask_message((message or "")[:_FINGERPRINT_INPUT])[:_FINGERPRINT_CHARS]
     key = "\x1f".join((error_class, normalize_type(error_type) or "", masked))
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
