@@ -5,6 +5,8 @@ Pure: the caller gathers the window's counts and the agent's usual gap between r
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -98,9 +100,7 @@ def usual_gap_s(start_ns: list[int]) -> float | None:
     if len(start_ns) < 2:
         return None
     ordered = sorted(start_ns)
-    gaps = sorted(b - a for a, b in zip(ordered, ordered[1:], strict=False))
-    mid = len(gaps) // 2
-    median = gaps[mid] if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2
+    median = statistics.median(b - a for a, b in itertools.pairwise(ordered))
     return max(median / 1e9, 1e-3)
 
 

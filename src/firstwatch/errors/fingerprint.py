@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import Final
 
-from firstwatch.errors.classify import normalize_type
+from firstwatch.errors.facts import normalize_type
 
 # How much of a message is masked for a fingerprint, and how much of the masked text counts.
 _FINGERPRINT_INPUT: Final = 8000

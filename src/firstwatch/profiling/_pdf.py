@@ -31,6 +31,7 @@ def _pypdf_overwrites(work: Work, configuration_type: Any) -> dict[str, Any]:
         "brotli_maximum_output_length": inflated,
         "image_maximum_buffer_size": inflated,
         "stream_decoding_work_maximum_length": 4 * inflated,
+        "stream_parsing_work_maximum_count": work.limits.max_page_operations,
         "xfa_decoding_work_maximum_length": 4 * inflated,
         "xmp_maximum_input_length": min(inflated, 5_000_000),
         "jbig2dec_binary": None,
@@ -52,6 +53,10 @@ def _capped_pypdf(work: Work) -> Iterator[None]:
         return
     with apply(**_pypdf_overwrites(work, configuration_type)):
         yield
+
+
+def _limit_reached(work: Work, error: Exception) -> None:
+    work.cap("decompressed" if "decompress" in str(error).lower() else "pdf_limit")
 
 
 def _is_truncated(stream: BinaryIO, size: int) -> bool:
@@ -87,8 +92,8 @@ def profile_pdf(stream: BinaryIO, size: int, work: Work) -> str:
                 # A user password is needed: even the page count is out of reach.
                 return ""
             n_pages = len(reader.pages)
-        except LimitReachedError:
-            work.cap("decompressed")
+        except LimitReachedError as error:
+            _limit_reached(work, error)
             return ""
         except Exception:
             # The document is damaged or hostile beyond what pypdf can repair.
@@ -104,8 +109,8 @@ def profile_pdf(stream: BinaryIO, size: int, work: Work) -> str:
                 break
             try:
                 page_text = reader.pages[index].extract_text()
-            except LimitReachedError:
-                work.cap("decompressed")
+            except LimitReachedError as error:
+                _limit_reached(work, error)
                 page_text = ""
             except Exception:
                 features["doc.corrupt"] = True

@@ -231,6 +231,29 @@ def _raw_pdf(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
+def _one_page_pdf(content: bytes) -> bytes:
+    packed = zlib.compress(content, 9)
+    return _raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed)
+            + packed
+            + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+
+
+def operator_heavy_pdf(path: Path, *, operations: int = 1_000_000) -> Path:
+    """Write a small PDF whose one page shows ``operations`` two-letter strings."""
+    content = b"BT /F1 12 Tf 10 10 Td " + b"(ab) Tj " * operations + b"ET"
+    path.write_bytes(_one_page_pdf(content))
+    return path
+
+
 def stream_bomb_pdf(path: Path, *, inflated_mb: int = 128) -> Path:
     """Write a valid one-page PDF whose content stream inflates to ``inflated_mb`` MiB."""
     compressor = zlib.compressobj(9)
