@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import stat
 from typing import BinaryIO
 
 from firstwatch.profiling import _sniff
@@ -22,6 +23,10 @@ BytesLike = bytes | bytearray | memoryview
 _BYTES_PER_CHAR = 4
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
+
+
+class NotARegularFile(OSError):
+    """The path names a directory, FIFO or device: opening it could block or never end."""
 
 
 def _decode(raw: bytes, complete: bool) -> tuple[str, str]:
@@ -90,6 +95,8 @@ def profile_document(
         if isinstance(source, os.PathLike):
             path = os.fsdecode(source)
             filename = filename or os.path.basename(path)
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise NotARegularFile(path)
             stream = stack.enter_context(open(path, "rb"))
             size = os.fstat(stream.fileno()).st_size
         else:

@@ -231,8 +231,8 @@ def _raw_pdf(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
-def _one_page_pdf(content: bytes) -> bytes:
-    packed = zlib.compress(content, 9)
+def _one_page_pdf(packed: bytes) -> bytes:
+    """A one-page PDF whose page content is the Flate-compressed ``packed``."""
     return _raw_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -250,7 +250,7 @@ def _one_page_pdf(content: bytes) -> bytes:
 def operator_heavy_pdf(path: Path, *, operations: int = 1_000_000) -> Path:
     """Write a small PDF whose one page shows ``operations`` two-letter strings."""
     content = b"BT /F1 12 Tf 10 10 Td " + b"(ab) Tj " * operations + b"ET"
-    path.write_bytes(_one_page_pdf(content))
+    path.write_bytes(_one_page_pdf(zlib.compress(content, 9)))
     return path
 
 
@@ -260,13 +260,5 @@ def stream_bomb_pdf(path: Path, *, inflated_mb: int = 128) -> Path:
     chunk = b" " * (1 << 20)
     packed = b"".join(compressor.compress(chunk) for _ in range(inflated_mb))
     packed += compressor.flush()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    path.write_bytes(_raw_pdf(objects))
+    path.write_bytes(_one_page_pdf(packed))
     return path

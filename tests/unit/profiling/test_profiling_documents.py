@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,11 @@ def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
     assert profile["profile.error"] == "FileNotFoundError"
     assert profile["profile.kind"] == "document"
     assert isinstance(profile["profile.ms"], float)
+
+
+def test_paths_that_are_not_regular_files_are_not_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.pdf"
+    os.mkfifo(fifo)
+    # Opening a FIFO without a writer would block for ever.
+    assert profile_input(fifo)["profile.error"] == "NotARegularFile"
+    assert profile_input(tmp_path)["profile.error"] == "NotARegularFile"

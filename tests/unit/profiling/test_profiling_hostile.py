@@ -26,6 +26,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     docs.many_pages_pdf(folder / "long.pdf", pages=300)
     docs.zip_bomb(folder / "bomb.pdf", inflated_mb=INFLATED_MB)
     docs.stream_bomb_pdf(folder / "stream-bomb.pdf", inflated_mb=INFLATED_MB)
+    docs.operator_heavy_pdf(folder / "operators.pdf", operations=1_000_000)
     docs.language_pdf(folder / "en.pdf", "en")
     docs.encrypted_pdf(folder / "en.pdf", folder / "encrypted.pdf")
     return folder
@@ -78,6 +79,15 @@ def test_pdf_whose_content_stream_is_a_bomb(hostile: Path, peak_memory: Callable
     assert profile["profile.cap"] == "decompressed"
     assert "profile.error" not in profile
     assert peak_memory() < MEMORY_CEILING
+
+
+def test_page_with_a_million_operations_stops_at_the_parsing_cap(hostile: Path) -> None:
+    profile = profile_bounded(hostile / "operators.pdf")
+    assert profile["doc.bytes"] < 20_000
+    assert profile["doc.pages"] == 1
+    assert profile["profile.capped"] is True
+    assert profile["profile.cap"] == "pdf_limit"
+    assert "profile.error" not in profile
 
 
 def test_our_pdf_caps_do_not_leak_into_other_pypdf_users(hostile: Path) -> None:
