@@ -10,6 +10,7 @@ import pytest
 
 from firstwatch.profiling import profile_input
 from unit.profiling import docs
+from unit.profiling.bounded import profile_bounded
 
 SCRIPTS = {
     "en": "Latin",
@@ -194,5 +195,5 @@ def test_paths_that_are_not_regular_files_are_not_opened(tmp_path: Path) -> None
     fifo = tmp_path / "pipe.pdf"
     os.mkfifo(fifo)
     # Opening a FIFO without a writer would block for ever.
-    assert profile_input(fifo)["profile.error"] == "NotARegularFile"
+    assert profile_bounded(fifo)["profile.error"] == "NotARegularFile"
     assert profile_input(tmp_path)["profile.error"] == "NotARegularFile"
