@@ -557,6 +557,15 @@ def test_type_patterns_are_shell_style_and_case_insensitive() -> None:
     assert classify(exc("other.ReallySlow"), [rule]) == "unknown"
 
 
+def test_message_patterns_ignore_case_whether_or_not_they_have_capitals() -> None:
+    lower = Rule("lower", "timeout", message=r"too slow\b")
+    upper = Rule("upper", "timeout", message=r"\AToo SLOW")
+    for rule in (lower, upper):
+        assert classify(exc("acme.Error", "Too Slow"), [rule]) == "timeout"
+        assert classify(exc("acme.Error", "TOO SLOW"), [rule]) == "timeout"
+        assert classify(exc("acme.Error", "fast enough"), [rule]) == "unknown"
+
+
 def test_every_condition_of_a_rule_must_hold() -> None:
     rule = Rule("acme-quota", "rate_limited", types=("acme.Error",), message=r"quota")
     assert classify(exc("acme.Error", "monthly quota used up"), [rule]) == "rate_limited"
