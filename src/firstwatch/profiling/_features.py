@@ -43,7 +43,11 @@ FEATURES: Mapping[str, Feature] = _table(
     # The profile itself.
     Feature("profile.kind", CATEGORICAL, "document, text, json, none or other"),
     Feature("profile.capped", CATEGORICAL, "true when a cap stopped part of the work"),
-    Feature("profile.cap", CATEGORICAL, "the caps met, comma-separated (bytes, pages, ...)"),
+    Feature(
+        "profile.cap",
+        CATEGORICAL,
+        "caps met, comma-separated: bytes, pages, text, decompressed, pdf_limit, json, time",
+    ),
     Feature("profile.error", CATEGORICAL, "type of an internal failure; features may be partial"),
     Feature("profile.ms", NUMERIC, "milliseconds the profile took", drift=False),
     Feature("other.type", CATEGORICAL, "Python type of an input that is not a document/text/JSON"),

@@ -110,11 +110,12 @@ def profile_pdf(stream: BinaryIO, size: int, work: Work) -> str:
             try:
                 page_text = reader.pages[index].extract_text()
             except LimitReachedError as error:
+                # Not read to the end: neither a scan nor a text page.
                 _limit_reached(work, error)
-                page_text = ""
+                continue
             except Exception:
                 features["doc.corrupt"] = True
-                page_text = ""
+                continue
             analysed += 1
             chars = len("".join(page_text.split()))
             layer_chars += chars

@@ -77,6 +77,7 @@ def test_pdf_whose_content_stream_is_a_bomb(hostile: Path, peak_memory: Callable
     assert profile["doc.pages"] == 1
     assert profile["profile.capped"] is True
     assert profile["profile.cap"] == "decompressed"
+    assert "doc.scanned" not in profile
     assert "profile.error" not in profile
     assert peak_memory() < MEMORY_CEILING
 
@@ -87,6 +88,9 @@ def test_page_with_a_million_operations_stops_at_the_parsing_cap(hostile: Path) 
     assert profile["doc.pages"] == 1
     assert profile["profile.capped"] is True
     assert profile["profile.cap"] == "pdf_limit"
+    # A page not read to its end is neither a scan nor a text page.
+    assert profile["doc.pages_analysed"] == 0
+    assert "doc.scanned" not in profile
     assert "profile.error" not in profile
 
 
