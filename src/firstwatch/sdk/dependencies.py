@@ -23,6 +23,8 @@ from firstwatch.sdk.scopes import current_scope
 log = logging.getLogger("firstwatch.sdk")
 
 _MAX_KEYS: Final = 256
+# A call is identified by (host, port, path): the same call sent again is a resend.
+_Key = tuple[str, str, str]
 _MAX_ATTEMPTS: Final = 64
 _ledger_lock = threading.Lock()
 
@@ -52,9 +54,9 @@ class Ledger:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._attempts: dict[tuple[str, str], list[_Attempt]] = {}
+        self._attempts: dict[_Key, list[_Attempt]] = {}
 
-    def begin(self, span: Span, key: tuple[str, str]) -> tuple[int, float | None]:
+    def begin(self, span: Span, key: _Key) -> tuple[int, float | None]:
         """Register an attempt; returns its resend count and the ms waited since the failed one."""
         with self._lock:
             attempts = self._attempts.get(key)
@@ -77,7 +79,7 @@ class Ledger:
             waited = max(0.0, (start - end) / 1e6)
         return attempt.resend, waited
 
-    def end(self, span: Span, key: tuple[str, str], status: int) -> None:
+    def end(self, span: Span, key: _Key, status: int) -> None:
         """Record the status an attempt got."""
         with self._lock:
             attempts = self._attempts.get(key, [])
@@ -102,21 +104,21 @@ def _ledger() -> Ledger | None:
         return scope.http_ledger
 
 
-def _httpx_key(url: Any) -> tuple[str, str]:
+def _httpx_key(url: Any) -> _Key:
     if isinstance(url, tuple):
-        host, target = url[1], url[3]
+        host, port, target = url[1], url[2], url[3]
         host = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
         target = target.decode("ascii", "replace") if isinstance(target, bytes) else str(target)
-        return host, target.split("?", 1)[0]
-    return str(url.host), str(url.path)
+        return host, str(port or ""), target.split("?", 1)[0]
+    return str(url.host), str(url.port or ""), str(url.path)
 
 
-def _url_key(url: str) -> tuple[str, str]:
+def _url_key(url: str) -> _Key:
     parts = urlsplit(url)
-    return parts.hostname or "", parts.path or "/"
+    return parts.hostname or "", str(parts.port or ""), parts.path or "/"
 
 
-def _on_request(span: Span, key: tuple[str, str]) -> None:
+def _on_request(span: Span, key: _Key) -> None:
     if not span.is_recording():
         return
     try:
@@ -138,7 +140,7 @@ def _on_request(span: Span, key: tuple[str, str]) -> None:
         internal_error("http request hook")
 
 
-def _on_response(span: Span, key: tuple[str, str], status: int | None) -> None:
+def _on_response(span: Span, key: _Key, status: int | None) -> None:
     if not span.is_recording() or status is None:
         return
     try:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from unit.sdk.sdk_receiver import OtlpReceiver
 
 import firstwatch
 from firstwatch.sdk.config import SdkSettings
+from unit.sdk.sdk_receiver import OtlpReceiver
 
 
 @pytest.fixture(autouse=True)

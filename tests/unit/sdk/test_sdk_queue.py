@@ -1,4 +1,4 @@
-"""The queue: a default burst loses nothing; a burst beyond the bound drops, counts, stays bounded."""
+"""The queue: a default burst loses nothing; a larger one drops, counts and stays bounded."""
 
 from __future__ import annotations
 

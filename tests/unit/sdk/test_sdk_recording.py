@@ -46,7 +46,7 @@ def parent_of(span: ReadableSpan) -> int | None:
 
 def span_id(span: ReadableSpan) -> int:
     assert span.context is not None
-    return span.context.span_id
+    return int(span.context.span_id)
 
 
 def test_a_run_with_steps_outputs_and_checks(memory: InMemorySpanExporter) -> None:
@@ -60,7 +60,11 @@ def test_a_run_with_steps_outputs_and_checks(memory: InMemorySpanExporter) -> No
         assert run.check("date_in_range", 0) is False
 
     spans = finished(memory)
-    run_span, step_span, llm = one(spans, "extractor"), one(spans, "extract"), one(spans, "call model")
+    run_span, step_span, llm = (
+        one(spans, "extractor"),
+        one(spans, "extract"),
+        one(spans, "call model"),
+    )
     a = attrs(run_span)
     assert a[semconv.KIND] == "run"
     assert a[semconv.AGENT] == "extractor"
@@ -104,9 +108,8 @@ def test_output_previews_are_short(memory: InMemorySpanExporter) -> None:
 def test_resources_instant_and_covering(memory: InMemorySpanExporter) -> None:
     with firstwatch.run() as run:
         run.resource("customers/42", "read")
-        with run.resource("customers/42", "write") as access:
-            with access.step("inside"):
-                pass
+        with run.resource("customers/42", "write") as access, access.step("inside"):
+            pass
         run.resource("orders/7", "delete")
 
     spans = finished(memory)
@@ -143,10 +146,8 @@ class ExtractionFailed(Exception):
 
 def test_exceptions_are_recorded_and_reraised_unchanged(memory: InMemorySpanExporter) -> None:
     original = ExtractionFailed("no text layer")
-    with pytest.raises(ExtractionFailed) as raised:
-        with firstwatch.run() as run:
-            with run.step("extract"):
-                raise original
+    with pytest.raises(ExtractionFailed) as raised, firstwatch.run() as run, run.step("extract"):
+        raise original
     assert raised.value is original
 
     spans = finished(memory)
@@ -159,9 +160,8 @@ def test_exceptions_are_recorded_and_reraised_unchanged(memory: InMemorySpanExpo
         assert exception[0].attributes is not None
         assert exception[0].attributes["exception.message"] == "no text layer"
 
-    with pytest.raises(KeyError):
-        with firstwatch.run("other"):
-            {}["missing"]  # noqa: B018
+    with pytest.raises(KeyError), firstwatch.run("other"):
+        _ = {"present": 1}["missing"]
     assert attrs(one(finished(memory), "other"))[semconv.ERROR_TYPE] == "KeyError"
 
 

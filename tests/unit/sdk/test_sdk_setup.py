@@ -95,7 +95,12 @@ def test_bad_values_are_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> 
     assert resolved.exit_timeout == 3
     assert resolved.agent is None
     logged = caplog.text
-    for name in ("FIRSTWATCH_QUEUE_MB", "FIRSTWATCH_ENDPOINT", "argument queue_mb", "argument agent"):
+    for name in (
+        "FIRSTWATCH_QUEUE_MB",
+        "FIRSTWATCH_ENDPOINT",
+        "argument queue_mb",
+        "argument agent",
+    ):
         assert name in logged
     # A bad argument falls back to a good environment value.
     assert SdkSettings.load({"queue_mb": "x"}, environ={"FIRSTWATCH_QUEUE_MB": "5"}).queue_mb == 5
@@ -110,6 +115,7 @@ def test_init_with_bad_settings_never_raises(monkeypatch: pytest.MonkeyPatch) ->
     assert resolved.endpoint == DEFAULT_ENDPOINT
     with firstwatch.run() as run:
         assert run.recording
+    firstwatch.shutdown(timeout=0.2)  # nothing listens there: do not wait for it
 
 
 def test_disabled_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,10 +157,7 @@ def test_everything_is_a_no_op_before_init() -> None:
 
 
 def test_importing_the_sdk_imports_nothing_of_the_server() -> None:
-    code = (
-        "import json, sys, firstwatch\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
+    code = "import json, sys, firstwatch\nprint(json.dumps(sorted(sys.modules)))\n"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout
