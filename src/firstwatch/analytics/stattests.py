@@ -133,12 +133,18 @@ def ks_statistic(reference: NDArray[np.float64], current: NDArray[np.float64]) -
     """
     if reference.size == 0 or current.size == 0:
         raise ValueError("both samples must be non-empty")
+    n, m = reference.size, current.size
     values, counts = np.unique(reference, return_counts=True)
-    at = np.cumsum(counts) / reference.size
-    before = at - counts / reference.size
-    current_at = np.searchsorted(current, values, side="right") / current.size
-    current_before = np.searchsorted(current, values, side="left") / current.size
-    return float(max(np.abs(at - current_at).max(), np.abs(before - current_before).max()))
+    at = np.cumsum(counts)
+    before = at - counts
+    current_at = np.searchsorted(current, values, side="right")
+    current_before = np.searchsorted(current, values, side="left")
+    # Gaps in units of 1/(n·m), in integers, so equal samples give exactly 0.
+    gap = max(
+        int(np.abs(at * m - current_at * n).max()),
+        int(np.abs(before * m - current_before * n).max()),
+    )
+    return gap / (n * m)
 
 
 def kolmogorov_sf(x: float) -> float:
