@@ -50,9 +50,18 @@ def _value_bytes(value: Any) -> int:
 
 
 def _attributes_bytes(attributes: Any) -> int:
+    if not attributes:
+        return 0
+    # The SDK's BoundedAttributes keeps a plain dict: iterating it directly is several times
+    # faster than through the Mapping interface, and this runs on the agent's thread.
+    items = getattr(attributes, "_dict", attributes)
+    if not isinstance(items, dict):
+        items = dict(attributes)
     size = 0
-    if attributes:
-        for key, value in attributes.items():
+    for key, value in items.items():
+        if type(value) is str:
+            size += ATTRIBUTE_BYTES + len(key) + (len(value) if value.isascii() else 4 * len(value))
+        else:
             size += ATTRIBUTE_BYTES + len(key) + _value_bytes(value)
     return size
 
@@ -62,13 +71,28 @@ def estimate_bytes(span: ReadableSpan) -> int:
 
     It is also an upper bound of the span's encoded size, so the bound holds on the wire too.
     """
-    size = SPAN_BYTES + len(span.name) + _attributes_bytes(span.attributes)
-    for event in span.events:
+    # The SDK's own fields first (cheap on the agent's thread), the public properties otherwise.
+    attributes = getattr(span, "_attributes", None)
+    events = getattr(span, "_events", None)
+    links = getattr(span, "_links", None)
+    size = (
+        SPAN_BYTES
+        + len(span.name)
+        + _attributes_bytes(attributes if attributes is not None else span.attributes)
+    )
+    queued_events = getattr(events, "_dq", None)
+    if queued_events is None:
+        queued_events = span.events if events is None else events
+    for event in queued_events:
         size += EVENT_BYTES + len(event.name) + _attributes_bytes(event.attributes)
-    for link in span.links:
+    queued_links = getattr(links, "_dq", None)
+    if queued_links is None:
+        queued_links = span.links if links is None else links
+    for link in queued_links:
         size += EVENT_BYTES + _attributes_bytes(link.attributes)
-    if span.status.description:
-        size += len(span.status.description)
+    description = span.status.description
+    if description:
+        size += len(description)
     return size
 
 

@@ -41,6 +41,8 @@ STEP_KINDS: Final = (
     semconv.KIND_RESOURCE,
 )
 RESOURCE_OPS: Final = ("read", "write")
+_OUTPUT: Final = semconv.OUTPUT_PREFIX
+_SHAPE: Final = semconv.OUTPUT_SHAPE_PREFIX
 
 _counter_lock = threading.Lock()
 
@@ -305,12 +307,11 @@ class Scope:
         if span is None or self._done:
             return
         try:
-            items: dict[str, object] = dict(fields) if fields else {}
-            items.update(values)
             attrs: dict[str, AttributeValue] = {}
-            for name, value in items.items():
-                attrs[semconv.OUTPUT_PREFIX + str(name)] = preview(value)
-                attrs[semconv.OUTPUT_SHAPE_PREFIX + str(name)] = shape_of(value)
+            for items in (fields, values) if fields else (values,):
+                for name, value in items.items():
+                    attrs[_OUTPUT + str(name)] = preview(value)
+                    attrs[_SHAPE + str(name)] = shape_of(value)
             span.set_attributes(attrs)
         except Exception:
             internal_error("output")

@@ -16,6 +16,12 @@ MAX_MASK_CHARS: Final = 64
 TRUNCATED: Final = "…"
 
 
+_ASCII = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "a" * 26 + "A" * 26 + "9" * 10,
+)
+
+
 def mask(text: str, limit: int = MAX_MASK_CHARS) -> str:
     """Mask the characters of `text`: uppercase letters → `A`, other letters → `a`, digits → `9`.
 
@@ -27,6 +33,9 @@ def mask(text: str, limit: int = MAX_MASK_CHARS) -> str:
         The mask.
     """
     cut = text[:limit] if len(text) > limit else text
+    if cut.isascii():
+        masked = cut.translate(_ASCII)
+        return masked + TRUNCATED if len(text) > limit else masked
     out = []
     for char in cut:
         if char.isdigit():
