@@ -91,7 +91,7 @@ def category_counts(
             return _number_counts(values)
         values = values.tolist()
     raw: Counter[Any] = Counter(values)
-    if any(isinstance(key, (bool, np.bool_)) for key in raw):
+    if any(_may_merge_a_bool(key) for key in raw):
         # True == 1 == 1.0 share one Counter key; count by type as well to keep them apart.
         typed: Counter[tuple[type, Any]] = Counter((type(v), v) for v in values)
         pairs = [(label_of(value), count) for (_, value), count in typed.items()]
@@ -105,6 +105,10 @@ def category_counts(
         else:
             found[label] = found.get(label, 0) + count
     return found, missing
+
+
+def _may_merge_a_bool(key: object) -> bool:
+    return isinstance(key, (bool, np.bool_, numbers.Number)) and key in (0, 1)
 
 
 def match_strings(

@@ -238,13 +238,14 @@ def _measure_categorical(
 ) -> _Measured:
     counts, missing_c = category_counts(values, baseline.sorted_categories)
     n_b, n_c = baseline.n, len(values)
-    known = baseline.categories or ()
+    known = dict(zip(baseline.categories or (), baseline.counts, strict=True))
     novel = sorted(
-        (label for label in counts if label not in baseline.known_categories),
-        key=lambda label: (-counts[label], label),
+        (label for label in counts if label not in known), key=lambda label: (-counts[label], label)
     )
-    labels = [*known, *novel]
-    base_counts = [*baseline.counts, *([0] * len(novel))]
+    # One order for every split of the same totals (sorted labels), so that the χ² test's
+    # pooling of rare categories depends on the totals alone.
+    labels = sorted([*known, *novel])
+    base_counts = [known.get(label, 0) for label in labels]
     current_counts = [counts.get(label, 0) for label in labels]
     sides = Sides(
         kind="categorical",

@@ -321,7 +321,9 @@ def chi2_homogeneity(
     and the p-value is a Monte Carlo permutation one: up to `resamples` tables drawn with the
     same margins (sequentially: drawing stops once 20 tables are at least as extreme), seeded
     from the margins, so the same counts always give the same answer. Beyond
-    `max_categories` categories, the ones with the smallest totals are pooled into one.
+    `max_categories` categories, the ones with the smallest totals are pooled into one (ties go
+    by position: give the categories in an order that does not depend on how each total splits
+    between the two sides, or the permutation test loses its validity).
 
     Args:
         baseline: Counts of the baseline per category.
@@ -339,7 +341,7 @@ def chi2_homogeneity(
     keep = (b + c) > 0
     b, c = b[keep], c[keep]
     if b.size > max_categories:
-        order = np.argsort(b + c, kind="stable")[::-1]
+        order = np.argsort(-(b + c), kind="stable")
         head, tail = order[: max_categories - 1], order[max_categories - 1 :]
         b = np.append(b[head], b[tail].sum())
         c = np.append(c[head], c[tail].sum())
