@@ -12,8 +12,8 @@ values are labels (booleans become `true` / `false`, None and NaN are missing).
 - `novelty`, `novelty_many` and `most_novel` score runs by how many of their features fall
   outside the baseline.
 
-A feature on one side only is compared as if it were missing from every run on the other side:
-one that appears (or vanishes) in enough runs comes out `major`.
+A feature on one side only is compared as if it were missing from every run on the other side,
+so a feature that appears in (or vanishes from) most runs of a large enough window is `major`.
 """
 
 from __future__ import annotations
