@@ -27,11 +27,12 @@ from firstwatch.sdk.guard import internal_error
 
 log = logging.getLogger("firstwatch.sdk")
 
-# Measured with tracemalloc on OpenTelemetry SDK 1.45: a finished span with no attributes holds
-# about 2.8 KB (two empty bounded deques for events and links are 1.5 KB of it); each attribute
-# adds a dict slot and two string objects; an event adds its own object and attribute mapping. A
+# Measured with tracemalloc on OpenTelemetry SDK 1.45: a finished span holds about 0.9 KB plus
+# two bounded lists for its events and links (0.76 KB each, even empty: `slim` lets those go);
+# each attribute adds a dict slot and two string objects; an event its own object and mapping. A
 # test checks these against tracemalloc so that the bound stays a bound.
-SPAN_BYTES: Final = 3_200
+SPAN_BYTES: Final = 1_200
+LIST_BYTES: Final = 1_000
 ATTRIBUTE_BYTES: Final = 200
 EVENT_BYTES: Final = 1_600
 SCALAR_BYTES: Final = 32
@@ -80,6 +81,10 @@ def estimate_bytes(span: ReadableSpan) -> int:
         + len(span.name)
         + _attributes_bytes(attributes if attributes is not None else span.attributes)
     )
+    if not isinstance(events, tuple):
+        size += LIST_BYTES
+    if not isinstance(links, tuple):
+        size += LIST_BYTES
     queued_events = getattr(events, "_dq", None)
     if queued_events is None:
         queued_events = span.events if events is None else events
@@ -94,6 +99,20 @@ def estimate_bytes(span: ReadableSpan) -> int:
     if description:
         size += len(description)
     return size
+
+
+def slim(span: ReadableSpan) -> None:
+    """Let go of a finished span's empty event and link lists (1.5 KB of its 2.4 KB).
+
+    The span handed to `on_end` is a fresh `ReadableSpan` made for the processors; an empty
+    bounded list and an empty tuple export alike.
+    """
+    events = getattr(span, "_events", None)
+    if events is not None and not isinstance(events, tuple) and len(events) == 0:
+        span._events = ()
+    links = getattr(span, "_links", None)
+    if links is not None and not isinstance(links, tuple) and len(links) == 0:
+        span._links = ()
 
 
 class QueueBudget:
@@ -143,7 +162,7 @@ class _Releasing(SpanExporter):
                 try:
                     size += estimate_bytes(span)
                 except Exception:
-                    size += SPAN_BYTES
+                    size += SPAN_BYTES + 2 * LIST_BYTES
             self.budget.give_back(size, len(spans))
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
@@ -201,10 +220,11 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         if context is None or not context.trace_flags.sampled:
             return
         try:
+            slim(span)
             size = estimate_bytes(span)
         except Exception:
             internal_error("estimate")
-            size = SPAN_BYTES
+            size = SPAN_BYTES + 2 * LIST_BYTES
         if not self.budget.take(size):
             self.drops.add_queue_full(1)
             if not self._warned:

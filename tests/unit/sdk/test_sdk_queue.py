@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import gc
+import threading
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import pytest
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Tracer
 
 import firstwatch
 from firstwatch.sdk import lifecycle
 from firstwatch.sdk.drops import DROPPED_QUEUE_FULL, DROPPED_SPANS, REPORT_SPAN_NAME
-from firstwatch.sdk.processor import estimate_bytes
+from firstwatch.sdk.processor import BoundedBatchSpanProcessor
 from unit.sdk.sdk_receiver import OtlpReceiver
 
 
@@ -99,27 +100,46 @@ def _make(tracer: Tracer, shape: str, i: int) -> None:
                 span.record_exception(exc)
 
 
+class Stalled(SpanExporter):
+    """An exporter stuck on a network that does not answer, until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.release.wait(60)
+        return SpanExportResult.SUCCESS
+
+
 @pytest.mark.parametrize("shape", ["bare", "attributes", "long", "unicode", "numbers", "error"])
-def test_the_estimate_bounds_what_a_queued_span_holds(shape: str) -> None:
-    exporter = InMemorySpanExporter()
+def test_the_estimate_bounds_what_queued_spans_hold(shape: str) -> None:
+    stalled = Stalled()
+    processor = BoundedBatchSpanProcessor(
+        stalled,
+        max_queue_bytes=256 * 1024 * 1024,
+        resource=Resource.create({}),
+        scope=InstrumentationScope("test"),
+    )
     provider = TracerProvider(resource=Resource.create({"service.name": "x"}))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(processor)
     tracer = provider.get_tracer("t")
-    make: Callable[[int], None] = lambda i: _make(tracer, shape, i)  # noqa: E731
-    for i in range(50):
-        make(i)
-    exporter.clear()
-    gc.collect()
-    tracemalloc.start()
     try:
-        before = tracemalloc.get_traced_memory()[0]
-        for i in range(500):
-            make(i)
         gc.collect()
-        held = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for i in range(1_000):  # the worker takes a batch and stalls; the rest wait
+                _make(tracer, shape, i)
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert processor.budget.spans == 1_000
+        estimated = processor.budget.used
+        assert held <= estimated, f"{shape}: {held} bytes held, {estimated} estimated"
+        # Generous, but not wildly so: the bound should still admit a useful number of spans.
+        assert estimated <= 2.5 * held, f"{shape}: {held} bytes held, {estimated} estimated"
     finally:
-        tracemalloc.stop()
-    estimated = sum(estimate_bytes(span) for span in exporter.get_finished_spans())
-    assert held <= estimated, f"{shape}: {held} bytes held, {estimated} estimated"
-    # Generous, but not wildly so: the bound should still admit a useful number of spans.
-    assert estimated <= 3 * held, f"{shape}: {held} bytes held, {estimated} estimated"
+        stalled.release.set()
+        processor.shutdown(timeout_millis=10_000)
+    assert processor.budget.used == 0
