@@ -154,8 +154,11 @@ class Bare:
             with tracer.start_as_current_span("run") as run:
                 for j in range(STEPS_PER_RUN):
                     with tracer.start_as_current_span("step") as step:
+                        # The same attributes firstwatch writes, computed by hand beforehand.
                         step.set_attribute("firstwatch.output.date", "2024-03-01")
+                        step.set_attribute("firstwatch.output.shape.date", "str:9999-99-99")
                         step.set_attribute("firstwatch.output.n", str(j))
+                        step.set_attribute("firstwatch.output.shape.n", "int:9")
                 run.set_attribute("firstwatch.check.ok", "pass" if i % 2 else "fail")
 
     def close(self) -> None:
