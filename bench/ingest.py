@@ -1,0 +1,600 @@
+"""Ingest throughput end to end: OTLP/HTTP protobuf in, runs queryable out, and the server's memory.
+
+Starts a real ``firstwatch serve`` on free ports with a fresh store in a temporary directory,
+pre-encodes ``--requests`` OTLP protobuf requests of 512 spans (about 1.3 KB a span: an agent's
+traces of about ten spans — a run span, model calls, tools, HTTP calls, steps, a few failures with
+exception events — in the order an exporter sends them, children before their run, traces cut
+across requests), then a separate load process posts them over ``--connections`` keep-alive
+connections. It reports the acknowledged rate (2xx), the end-to-end rate (until every span is
+applied and every run is listed by ``/api/v1/agents``), the server's peak RSS (VmHWM) and CPU time.
+
+``--stored-spans N`` first fills the store with N synthetic spans (with their runs and steps) to
+show how the writer holds up as the tables grow.
+
+    python bench/ingest.py [--requests 400] [--connections 8] [--stored-spans 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span, Status
+
+from firstwatch import semconv as sc
+
+SPANS_PER_REQUEST = 512
+AGENTS = ("invoice-extractor", "support-triage", "contract-review")
+MODELS = ("gpt-4o-mini", "gpt-4.1", "claude-sonnet-4", "mistral-large")
+TOOLS = ("search_documents", "lookup_customer", "ocr_page", "send_email", "calculator")
+HOSTS = ("api.openai.com", "api.anthropic.com", "crm.internal", "storage.googleapis.com")
+_VOCABULARY = (
+    "invoice total amount customer account due date payment terms net vendor address line item "
+    "quantity unit price tax rate shipping reference order number contract clause renewal notice "
+    "period termination liability support ticket priority refund request escalation summary the "
+    "of and to in for with on by from please review attached document page section table"
+)
+WORDS = tuple(_VOCABULARY.split())
+ERRORS = (
+    ("openai.RateLimitError", "Rate limit reached for gpt-4o-mini in organization org-123", 429),
+    ("TimeoutError", "timed out after 30.0 seconds waiting for crm.internal", None),
+    ("json.JSONDecodeError", "Expecting ',' delimiter: line 1 column 212 (char 211)", None),
+    ("KeyError", "'total_amount'", None),
+)
+
+
+# -- requests ------------------------------------------------------------------------------------
+def _kv(key: str, value: str | int | float | bool) -> KeyValue:
+    if isinstance(value, bool):
+        return KeyValue(key=key, value=AnyValue(bool_value=value))
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    if isinstance(value, float):
+        return KeyValue(key=key, value=AnyValue(double_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+class _Traces:
+    """Generates an agent's traces as an exporter would send them: each span once it has ended."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.clock = time.time_ns() - 3_600 * 10**9
+
+    def text(self, words: int) -> str:
+        return " ".join(self.rng.choice(WORDS) for _ in range(words))
+
+    def span(
+        self, trace_id: bytes, parent: bytes, name: str, start: int, ms: float, kind: int
+    ) -> Span:
+        return Span(
+            trace_id=trace_id,
+            span_id=self.rng.randbytes(8),
+            parent_span_id=parent,
+            name=name,
+            kind=kind,  # type: ignore[arg-type]
+            start_time_unix_nano=start,
+            end_time_unix_nano=start + int(ms * 1e6),
+        )
+
+    def fail(self, span: Span) -> None:
+        etype, message, status = self.rng.choice(ERRORS)
+        span.status.CopyFrom(Status(code=Status.StatusCode.STATUS_CODE_ERROR, message=message))
+        span.attributes.append(_kv(sc.ERROR_TYPE, etype))
+        if status is not None:
+            span.attributes.append(_kv(sc.HTTP_RESPONSE_STATUS_CODE, status))
+        event = span.events.add(name=sc.EXCEPTION_EVENT, time_unix_nano=span.end_time_unix_nano)
+        event.attributes.extend(
+            [
+                _kv(sc.EXCEPTION_TYPE, etype),
+                _kv(sc.EXCEPTION_MESSAGE, message),
+                _kv(
+                    sc.EXCEPTION_STACKTRACE,
+                    "Traceback (most recent call last):\n"
+                    + "".join(
+                        f'  File "/app/agent/{w}.py", line {self.rng.randint(10, 900)}, in {w}\n'
+                        for w in self.rng.sample(WORDS, 6)
+                    )
+                    + f"{etype}: {message}",
+                ),
+            ]
+        )
+
+    def trace(self) -> list[Span]:
+        """One run: its children in the order they end, the run span last."""
+        rng = self.rng
+        trace_id = rng.randbytes(16)
+        self.clock += rng.randint(5, 50) * 10**6
+        start = self.clock
+        run = self.span(trace_id, b"", "agent.run", start, 0, Span.SpanKind.SPAN_KIND_INTERNAL)
+        children: list[Span] = []
+        at = start + 1_000_000
+        failed = False
+        for index in range(rng.randint(7, 11)):
+            kind = rng.choice(("llm", "llm", "tool", "http", "step"))
+            ms = rng.uniform(5, 900)
+            if kind == "llm":
+                span = self.span(
+                    trace_id, run.span_id, "chat", at, ms, Span.SpanKind.SPAN_KIND_CLIENT
+                )
+                model = rng.choice(MODELS)
+                span.attributes.extend(
+                    [
+                        _kv(sc.GEN_AI_OPERATION_NAME, "chat"),
+                        _kv(sc.GEN_AI_PROVIDER_NAME, "openai"),
+                        _kv(sc.GEN_AI_REQUEST_MODEL, model),
+                        _kv(sc.GEN_AI_RESPONSE_MODEL, model + "-2025-04-14"),
+                        _kv(sc.GEN_AI_USAGE_INPUT_TOKENS, rng.randint(200, 8000)),
+                        _kv(sc.GEN_AI_USAGE_OUTPUT_TOKENS, rng.randint(20, 900)),
+                        _kv(sc.SERVER_ADDRESS, "api.openai.com"),
+                        _kv(sc.INPUT_VALUE, self.text(105)),
+                        _kv(sc.OUTPUT_VALUE, self.text(50)),
+                    ]
+                )
+            elif kind == "tool":
+                tool = rng.choice(TOOLS)
+                span = self.span(
+                    trace_id, run.span_id, tool, at, ms, Span.SpanKind.SPAN_KIND_INTERNAL
+                )
+                span.attributes.extend(
+                    [
+                        _kv(sc.GEN_AI_OPERATION_NAME, "execute_tool"),
+                        _kv(sc.GEN_AI_TOOL_NAME, tool),
+                        _kv(sc.INPUT_VALUE, json.dumps({"query": self.text(20), "top_k": 5})),
+                        _kv(sc.OUTPUT_VALUE, self.text(90)),
+                    ]
+                )
+            elif kind == "http":
+                host = rng.choice(HOSTS)
+                span = self.span(
+                    trace_id, run.span_id, "POST", at, ms, Span.SpanKind.SPAN_KIND_CLIENT
+                )
+                span.attributes.extend(
+                    [
+                        _kv("http.request.method", "POST"),
+                        _kv(sc.URL_FULL, f"https://{host}/v1/{rng.choice(WORDS)}?page={index}"),
+                        _kv(sc.SERVER_ADDRESS, host),
+                        _kv("server.port", 443),
+                        _kv(sc.HTTP_RESPONSE_STATUS_CODE, 200),
+                        _kv("http.request.body.size", rng.randint(100, 90_000)),
+                        _kv("http.response.body.size", rng.randint(100, 90_000)),
+                        _kv("user_agent.original", "python-httpx/0.28.1"),
+                        _kv(sc.HTTP_RESEND_COUNT, rng.choice((0, 0, 0, 1))),
+                        _kv("network.protocol.version", "1.1"),
+                        _kv("http.request.header.content-type", "application/json"),
+                        _kv("request.summary", self.text(130)),
+                    ]
+                )
+            else:
+                span = self.span(
+                    trace_id, run.span_id, "parse_fields", at, ms, Span.SpanKind.SPAN_KIND_INTERNAL
+                )
+                span.attributes.extend(
+                    [
+                        _kv(sc.KIND, sc.KIND_STEP),
+                        _kv(sc.OUTPUT_PREFIX + "total", f"${rng.randint(1, 9)},{index}00.00"),
+                        _kv(sc.OUTPUT_SHAPE_PREFIX + "total", "$9,999.99"),
+                        _kv(sc.OUTPUT_PREFIX + "due_date", "2025-03-01"),
+                        _kv(sc.OUTPUT_SHAPE_PREFIX + "due_date", "9999-99-99"),
+                        _kv(sc.CHECK_PREFIX + "schema", "pass"),
+                        _kv(sc.INPUT_VALUE, self.text(140)),
+                    ]
+                )
+            if rng.random() < 0.03:
+                self.fail(span)
+                failed = True
+            span.attributes.append(_kv("code.function", f"agent.{rng.choice(WORDS)}"))
+            children.append(span)
+            at = span.end_time_unix_nano + rng.randint(1, 5) * 10**6
+        run.end_time_unix_nano = at
+        run.attributes.extend(
+            [
+                _kv(sc.KIND, sc.KIND_RUN),
+                _kv(sc.INPUT_VALUE, self.text(100)),
+                _kv(sc.OUTPUT_VALUE, self.text(30)),
+                _kv(sc.INPUT_PREFIX + "size_bytes", rng.randint(1_000, 4_000_000)),
+                _kv(sc.INPUT_PREFIX + "pages", rng.randint(1, 40)),
+                _kv(sc.INPUT_PREFIX + "language", rng.choice(("en", "de", "fr"))),
+                _kv(sc.INPUT_PREFIX + "text_chars_per_page", rng.uniform(0, 3000)),
+                _kv(sc.CHECK_PREFIX + "totals_match", "pass" if rng.random() > 0.1 else "fail"),
+            ]
+        )
+        if failed and rng.random() < 0.5:
+            run.status.code = Status.StatusCode.STATUS_CODE_ERROR
+        children.sort(key=lambda s: s.end_time_unix_nano)
+        return [*children, run]
+
+
+def build_requests(count: int, seed: int = 7) -> tuple[list[bytes], int]:
+    """`count` encoded requests of 512 spans, and how many traces (listed runs) they touch."""
+    rng = random.Random(seed)
+    traces = _Traces(rng)
+    resources = []
+    for number, agent in enumerate(AGENTS):
+        resource = ResourceSpans()
+        resource.resource.attributes.extend(
+            [
+                _kv(sc.SERVICE_NAME, agent),
+                _kv(sc.SERVICE_VERSION, f"1.{number}.0"),
+                _kv(sc.AGENT, agent),
+                _kv(sc.AGENT_VERSION, f"1.{number}.0"),
+                _kv(sc.DEPLOYMENT_ENVIRONMENT_NAME, "production"),
+                _kv("telemetry.sdk.language", "python"),
+                _kv("telemetry.sdk.name", "opentelemetry"),
+                _kv("telemetry.sdk.version", "1.38.0"),
+                _kv("host.name", f"worker-{number}"),
+                _kv("process.pid", 4000 + number),
+            ]
+        )
+        resources.append(resource)
+    bodies: list[bytes] = []
+    pending: list[Span] = []
+    sent: set[bytes] = set()
+    while len(bodies) < count:
+        while len(pending) < SPANS_PER_REQUEST:
+            pending.extend(traces.trace())
+        chunk, pending = pending[:SPANS_PER_REQUEST], pending[SPANS_PER_REQUEST:]
+        sent.update(span.trace_id for span in chunk)
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add()
+        resource_spans.CopyFrom(resources[len(bodies) % len(resources)])
+        scope = resource_spans.scope_spans.add()
+        scope.scope.name = "firstwatch.bench"
+        scope.spans.extend(chunk)
+        bodies.append(request.SerializeToString())
+    # The last trace may be cut short: its sent spans still list as one (incomplete) run.
+    return bodies, len(sent)
+
+
+# -- the server ----------------------------------------------------------------------------------
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(folder: Path, store: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """A `firstwatch serve` on free ports; returns (process, HTTP port, log file)."""
+    port = free_port()
+    log = folder / "server.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "firstwatch",
+        "serve",
+        "--store",
+        str(store),
+        "--port",
+        str(port),
+        "--grpc-port",
+        str(free_port()),
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited {process.returncode}:\n{log.read_text()}")
+        try:
+            status, _ = _get(port, "/healthz")
+            if status == 200:
+                return process, port, log
+        except OSError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def metric(port: int, name: str) -> float:
+    """One unlabelled value from `/metrics`."""
+    _, body = _get(port, "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise KeyError(name)
+
+
+def listed_runs(port: int) -> int:
+    """Runs the API lists, summed over agents."""
+    _, body = _get(port, "/api/v1/agents")
+    return sum(int(a["runs"]) for a in json.loads(body)["agents"])
+
+
+def proc_status(pid: int, field: str) -> int:
+    """A kB figure from /proc/<pid>/status (VmHWM, VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def preload(store: Path, spans: int) -> float:
+    """Fill a fresh store with `spans` synthetic spans of 10-span traces, with runs and steps."""
+    import duckdb
+
+    from firstwatch.store.duckdb import DuckDBStore
+
+    DuckDBStore(store).close()  # creates the tables as the server would
+    started = time.perf_counter()
+    con = duckdb.connect(str(store))
+    base = time.time_ns() - 30 * 86_400 * 10**9
+    trace = "lpad(to_hex(hash(i // 10)), 16, '0') || lpad(to_hex(hash(i // 10 + 1)), 16, '0')"
+    span = "lpad(to_hex(hash(i + 7)), 16, '0')"
+    parent = "lpad(to_hex(hash((i // 10) * 10 + 7)), 16, '0')"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE pre AS
+        SELECT 'default' AS project, {trace} AS trace_id, {span} AS span_id,
+            CASE WHEN i % 10 = 0 THEN NULL ELSE {parent} END AS parent_span_id,
+            CASE WHEN i % 10 = 0 THEN 'agent.run' ELSE 'chat' END AS name,
+            1::TINYINT AS span_kind, CASE WHEN i % 10 = 0 THEN 'run' ELSE 'llm' END AS kind,
+            i % 10 = 0 AS agent_marked, {base} + i * 1000000 AS start_ns,
+            {base} + i * 1000000 + 500000000 AS end_ns, 500.0 AS duration_ms,
+            'ok' AS status, NULL AS status_message, NULL AS error_type, NULL AS error_message,
+            NULL AS error_class, 'preloaded' AS agent, '1.0.0' AS version,
+            'production' AS environment, 'preloaded' AS service,
+            CASE WHEN i % 10 = 0 THEN NULL ELSE 'openai' END AS dependency,
+            NULL::INTEGER AS http_status, NULL::INTEGER AS retry_count,
+            NULL::DOUBLE AS retry_wait_ms, 'gpt-4o-mini' AS model,
+            (i % 5000)::BIGINT AS input_tokens, (i % 700)::BIGINT AS output_tokens,
+            NULL AS resource_key, NULL AS resource_op,
+            left(repeat(md5(i::VARCHAR) || ' ', 12), 400) AS input_preview,
+            left(repeat(md5((i + 1)::VARCHAR) || ' ', 6), 200) AS output_preview,
+            '{{"input.value": "' || repeat(md5(i::VARCHAR) || ' ', 20) || '"}}' AS attributes,
+            '{{"service.name": "preloaded"}}' AS resource, NULL AS events,
+            {base} AS received_ns
+        FROM range({spans}) t(i)
+        """
+    )
+    con.execute("INSERT INTO spans SELECT * FROM pre")
+    con.execute(
+        """
+        INSERT INTO runs SELECT project, trace_id, span_id, name, agent, version, environment,
+            start_ns, end_ns + 9000000, duration_ms + 9, status, NULL, TRUE, 9, 0, 0, 0.0,
+            input_preview, output_preview
+        FROM pre WHERE agent_marked
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO steps SELECT project, trace_id, span_id, parent_span_id, parent_span_id,
+            name, kind, agent, version, environment, start_ns, end_ns, duration_ms, status,
+            NULL, dependency, NULL, NULL, NULL
+        FROM pre WHERE NOT agent_marked
+        """
+    )
+    con.close()
+    return time.perf_counter() - started
+
+
+# -- the load process ----------------------------------------------------------------------------
+def _write_bodies(path: Path, bodies: list[bytes]) -> None:
+    with path.open("wb") as out:
+        for body in bodies:
+            out.write(struct.pack("<I", len(body)))
+            out.write(body)
+
+
+def _read_bodies(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    bodies = []
+    at = 0
+    while at < len(data):
+        (size,) = struct.unpack_from("<I", data, at)
+        bodies.append(data[at + 4 : at + 4 + size])
+        at += 4 + size
+    return bodies
+
+
+def load(
+    port: int, bodies_path: str, connections: int, ready: EventType, go: EventType, out: Any
+) -> None:
+    """Post every body once over `connections` keep-alive connections (run in its own process).
+
+    A 503 is retried after its Retry-After, as an exporter would. Sends (start, end, statuses).
+    """
+    bodies = _read_bodies(Path(bodies_path))
+    next_index = iter(range(len(bodies)))
+    lock = threading.Lock()
+    statuses: dict[int, int] = {}
+    headers = {"Content-Type": "application/x-protobuf"}
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while True:
+            with lock:
+                index = next(next_index, None)
+            if index is None:
+                break
+            for _ in range(100):
+                try:
+                    conn.request("POST", "/v1/traces", bodies[index], headers)
+                    response = conn.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                    status, retry_after = -1, None
+                else:
+                    status, retry_after = response.status, response.getheader("Retry-After")
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+                if status == 200:
+                    break
+                time.sleep(float(retry_after or 0.2))
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    ready.set()
+    go.wait()
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put((started, time.monotonic(), statuses))
+
+
+# -- the run -------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    """What one run measured."""
+
+    spans: int
+    runs: int
+    acked_s: float
+    end_to_end_s: float
+    peak_rss_mb: float
+    server_cpu_s: float
+    statuses: dict[int, int]
+
+
+def run(requests: int, connections: int, stored_spans: int, profile: Path | None) -> Result:
+    """One measured run; see the module docstring."""
+    started = time.perf_counter()
+    bodies, traces = build_requests(requests)
+    spans = requests * SPANS_PER_REQUEST
+    size = sum(map(len, bodies))
+    print(
+        f"built {requests} requests, {spans} spans, {traces} runs, "
+        f"{size / spans:.0f} bytes a span, in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="fw-bench-") as tmp:
+        folder = Path(tmp)
+        bodies_path = folder / "bodies.bin"
+        _write_bodies(bodies_path, bodies)
+        del bodies
+        store = folder / "store.duckdb"
+        if stored_spans:
+            took = preload(store, stored_spans)
+            print(f"preloaded {stored_spans} spans in {took:.1f} s", flush=True)
+        process, port, log = start_server(folder, store)
+        spy = None
+        try:
+            base_spans = metric(port, "firstwatch_spans_applied_total")
+            base_runs = listed_runs(port)
+            ctx = mp.get_context("spawn")
+            ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
+            loader = ctx.Process(
+                target=load, args=(port, str(bodies_path), connections, ready, go, out)
+            )
+            loader.start()
+            if not ready.wait(120):
+                raise RuntimeError("the load process did not start")
+            cpu_before = cpu_seconds(process.pid)
+            if profile is not None:
+                form = {".txt": "raw", ".json": "speedscope"}.get(profile.suffix, "flamegraph")
+                spy = subprocess.Popen(
+                    [
+                        *("py-spy", "record", "--pid", str(process.pid), "--output", str(profile)),
+                        *("--format", form, "--rate", "200", "--threads", "--nonblocking"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(1)
+            go.set()
+            begin = time.monotonic()
+            while metric(port, "firstwatch_spans_applied_total") - base_spans < spans:
+                if process.poll() is not None:
+                    raise RuntimeError(f"server exited:\n{log.read_text()}")
+                if time.monotonic() - begin > 1800:
+                    raise RuntimeError("not all spans were applied within 30 minutes")
+                time.sleep(0.05)
+            while listed_runs(port) - base_runs < traces:
+                if time.monotonic() - begin > 1800:
+                    raise RuntimeError("not every run was listed within 30 minutes")
+                time.sleep(0.05)
+            done = time.monotonic()
+            load_started, load_ended, statuses = out.get(timeout=60)
+            loader.join(60)
+            cpu = cpu_seconds(process.pid) - cpu_before
+            peak_kb = proc_status(process.pid, "VmHWM")
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(120)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return Result(
+        spans=spans,
+        runs=traces,
+        acked_s=load_ended - load_started,
+        end_to_end_s=done - load_started,
+        peak_rss_mb=peak_kb / 1024,
+        server_cpu_s=cpu,
+        statuses=statuses,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=400, help="requests of 512 spans to post")
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
+    parser.add_argument(
+        "--stored-spans", type=int, default=0, help="spans in the store before the run"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record the server with py-spy into this file (.svg flame graph, .txt collapsed "
+        "stacks, .json speedscope)",
+    )
+    args = parser.parse_args()
+    result = run(args.requests, args.connections, args.stored_spans, args.profile)
+    print()
+    print(
+        f"{'stored':>9} {'spans':>8} {'conns':>5} {'acked spans/s':>13} "
+        f"{'end-to-end spans/s':>18} {'peak RSS MB':>11} {'server CPU s':>12}  statuses"
+    )
+    statuses = " ".join(f"{code}×{n}" for code, n in sorted(result.statuses.items()))
+    print(
+        f"{args.stored_spans:>9} {result.spans:>8} {args.connections:>5} "
+        f"{result.spans / result.acked_s:>13,.0f} {result.spans / result.end_to_end_s:>18,.0f} "
+        f"{result.peak_rss_mb:>11.0f} {result.server_cpu_s:>12.1f}  {statuses}"
+    )
+
+
+if __name__ == "__main__":
+    main()
