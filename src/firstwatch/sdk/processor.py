@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from typing import Any, Final
@@ -152,8 +153,12 @@ class _Releasing(SpanExporter):
     def __init__(self, inner: ReportingExporter, budget: QueueBudget) -> None:
         self.inner = inner
         self.budget = budget
+        self._in_flight = 0
+        self._idle = threading.Condition()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._idle:
+            self._in_flight += 1
         try:
             return self.inner.export(spans)
         finally:
@@ -164,6 +169,14 @@ class _Releasing(SpanExporter):
                 except Exception:
                     size += SPAN_BYTES + 2 * LIST_BYTES
             self.budget.give_back(size, len(spans))
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no export is in progress (at most `timeout` seconds)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         self.inner.shutdown(timeout_millis)
@@ -198,8 +211,9 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         self.budget = QueueBudget(max_queue_bytes)
         self.reporter = ReportingExporter(exporter, self.drops, resource, scope)
         max_queue_size = max(2 * max_export_batch_size, max_queue_bytes // SPAN_BYTES + 1)
+        self._releasing = _Releasing(self.reporter, self.budget)
         super().__init__(
-            _Releasing(self.reporter, self.budget),
+            self._releasing,
             max_queue_size=max_queue_size,
             schedule_delay_millis=schedule_delay_millis,
             max_export_batch_size=max_export_batch_size,
@@ -248,8 +262,26 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         """Stop the worker within `timeout_millis`; what is left unsent is counted as dropped."""
+        deadline = time.monotonic() + timeout_millis / 1000
         self._batch_processor.shutdown(timeout_millis=timeout_millis)
-        left = self.budget.spans
+        # Spans still queued will never be sent: take them out (so no straggling flush sends
+        # them to a closed exporter) and count them. A batch in flight counts itself.
+        queue = getattr(self._batch_processor, "_queue", None)
+        left = 0
+        size = 0
+        while queue:
+            try:
+                span = queue.pop()
+            except IndexError:
+                break
+            left += 1
+            try:
+                size += estimate_bytes(span)
+            except Exception:
+                size += SPAN_BYTES + 2 * LIST_BYTES
         if left:
             self.drops.add_export_failed(left)
-            self.budget.reset()
+            self.budget.give_back(size, left)
+        # The exporter is shut down, so a batch still in flight returns promptly and counts
+        # itself: give it what is left of the time allowed, and a moment at least.
+        self._releasing.wait_idle(min(1.0, max(0.2, deadline - time.monotonic())))
