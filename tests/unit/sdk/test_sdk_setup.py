@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import subprocess
 import sys
 
@@ -169,3 +170,44 @@ def test_importing_the_sdk_imports_nothing_of_the_server() -> None:
     assert not {m.split(".")[0] for m in modules} & heavy
     # The OpenTelemetry SDK itself is only loaded by init.
     assert not any(m.startswith("opentelemetry.sdk") for m in modules)
+
+
+def _python(code: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+    return result.stdout
+
+
+def test_the_global_provider_is_left_alone_unless_asked() -> None:
+    code = (
+        "import firstwatch\n"
+        "from opentelemetry import trace\n"
+        "from firstwatch.sdk import lifecycle\n"
+        "firstwatch.init(agent='a', instrument_http=False, exit_timeout=0, {extra})\n"
+        "ours = lifecycle._pipeline.provider\n"
+        "print(trace.get_tracer_provider() is ours)\n"
+    )
+    assert _python(code.format(extra="")).strip() == "False"
+    assert _python(code.format(extra="set_global_provider=True")).strip() == "True"
+
+
+def test_the_exit_flush_is_bounded_when_no_server_listens() -> None:
+    # Nothing listens on the endpoint and the exporter would retry for 30 s: the process still
+    # exits promptly, after at most FIRSTWATCH_EXIT_TIMEOUT (the subprocess timeout guards it).
+    code = (
+        "import socket, firstwatch\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()\n"
+        "firstwatch.init(agent='a', endpoint=f'http://127.0.0.1:{port}', instrument_http=False)\n"
+        "for _ in range(100):\n"
+        "    with firstwatch.run() as run, run.step('s'):\n"
+        "        pass\n"
+        "print('done')\n"
+    )
+    out = _python(code, env={"FIRSTWATCH_EXIT_TIMEOUT": "0.5"}, timeout=15)
+    assert out.strip() == "done"
