@@ -121,12 +121,23 @@ class Receiver:
 # -- the two contenders -----------------------------------------------------------------------
 
 
+def discarding_exporter() -> Any:
+    """An exporter that drops every batch at once: the hot path without export work."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class Discard(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    return Discard()
+
+
 class Bare:
     """The bare OpenTelemetry SDK with its default batch settings."""
 
     name = "bare OpenTelemetry SDK"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | None) -> None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
@@ -135,9 +146,8 @@ class Bare:
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": "bench"}), shutdown_on_exit=False
         )
-        self.provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces"))
-        )
+        exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces") if url else discarding_exporter()
+        self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("bench")
 
     def plain(self, runs: int) -> None:
@@ -171,11 +181,14 @@ class Ours:
 
     name = "firstwatch SDK"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | None) -> None:
         import firstwatch
 
         self.fw = firstwatch
-        firstwatch.init(agent="bench", endpoint=url, instrument_http=False)
+        if url:
+            firstwatch.init(agent="bench", endpoint=url, instrument_http=False)
+        else:
+            firstwatch.init(agent="bench", exporter=discarding_exporter(), instrument_http=False)
 
     def plain(self, runs: int) -> None:
         fw = self.fw
@@ -215,15 +228,23 @@ def per_span_us(work: Callable[[int], None], spans: int) -> float:
     return (time.perf_counter() - start) / (runs * (STEPS_PER_RUN + 1)) * 1e6
 
 
+SHAPES = ("plain", "rich", "plain, discarding", "rich, discarding")
+
+
 def hot_path(receiver: Receiver, spans: int, repeat: int) -> dict[str, dict[str, list[float]]]:
-    """µs per span, interleaving the contenders so drift in the machine hits both alike."""
+    """µs per span, interleaving the contenders so drift in the machine hits both alike.
+
+    With the OTLP exporter the worker thread competes for the GIL, as in an agent; with a
+    discarding exporter what remains is the SDK's own work on the agent's thread.
+    """
     results: dict[str, dict[str, list[float]]] = {}
     for _ in range(repeat):
         for kind in (Bare, Ours):
-            for shape in ("plain", "rich"):
-                contender = kind(receiver.url)
-                per_span_us(getattr(contender, shape), 2_000)  # warm up
-                value = per_span_us(getattr(contender, shape), spans)
+            for shape in SHAPES:
+                work, _, discarding = shape.partition(", ")
+                contender = kind(None if discarding else receiver.url)
+                per_span_us(getattr(contender, work), 2_000)  # warm up
+                value = per_span_us(getattr(contender, work), spans)
                 contender.close()
                 results.setdefault(kind.name, {}).setdefault(shape, []).append(value)
                 receiver.settle(timeout=60)
@@ -273,21 +294,19 @@ def main() -> None:
             receiver.close()
 
     print(f"## Hot path: µs per span (median of {args.repeat} × {args.spans} spans; min–max)\n")
-    print("| SDK | plain spans | spans with outputs and a check |")
-    print("| --- | --- | --- |")
-    medians: dict[str, dict[str, float]] = {}
-    for name, shapes in timings.items():
+    print("Plain spans, and spans with two outputs each and a check per run; exporting over")
+    print("OTLP/HTTP to a local receiver, or to an exporter that discards (no export work).\n")
+    print("| case | bare OpenTelemetry SDK | firstwatch SDK | ratio |")
+    print("| --- | --- | --- | --- |")
+    for shape in SHAPES:
         cells = []
-        for shape in ("plain", "rich"):
-            values = shapes[shape]
-            medians.setdefault(name, {})[shape] = statistics.median(values)
-            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})")
-        print(f"| {name} | {cells[0]} | {cells[1]} |")
-    bare, ours = medians[Bare.name], medians[Ours.name]
-    print(
-        f"\nratio firstwatch / bare: plain {ours['plain'] / bare['plain']:.2f}×, "
-        f"with outputs {ours['rich'] / bare['rich']:.2f}×\n"
-    )
+        medians = []
+        for kind in (Bare, Ours):
+            values = timings[kind.name][shape]
+            medians.append(statistics.median(values))
+            cells.append(f"{medians[-1]:.1f} ({min(values):.1f}–{max(values):.1f})")
+        print(f"| {shape} | {cells[0]} | {cells[1]} | {medians[1] / medians[0]:.2f}× |")
+    print()
     print(f"## Burst of {args.burst} spans with default settings\n")
     print("| SDK | received | dropped | counted by the SDK | reported to the server |")
     print("| --- | --- | --- | --- | --- |")

@@ -108,11 +108,11 @@ def slim(span: ReadableSpan) -> None:
     The span handed to `on_end` is a fresh `ReadableSpan` made for the processors; an empty
     bounded list and an empty tuple export alike.
     """
-    events = getattr(span, "_events", None)
-    if events is not None and not isinstance(events, tuple) and len(events) == 0:
+    events = getattr(getattr(span, "_events", None), "_dq", None)
+    if events is not None and not events:
         span._events = ()
-    links = getattr(span, "_links", None)
-    if links is not None and not isinstance(links, tuple) and len(links) == 0:
+    links = getattr(getattr(span, "_links", None), "_dq", None)
+    if links is not None and not links:
         span._links = ()
 
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -45,6 +45,8 @@ _OUTPUT: Final = semconv.OUTPUT_PREFIX
 _SHAPE: Final = semconv.OUTPUT_SHAPE_PREFIX
 
 _counter_lock = threading.Lock()
+_S = TypeVar("_S", bound="Scope")
+_R = TypeVar("_R", bound="ResourceAccess")
 
 
 def preview(value: object) -> str:
@@ -129,7 +131,7 @@ class Scope:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> Any:
+    def __enter__(self: _S) -> _S:
         self._start()
         self._attach()
         return self
@@ -142,7 +144,7 @@ class Scope:
     ) -> None:
         self._finish(exc)
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self: _S) -> _S:
         return self.__enter__()
 
     async def __aexit__(
@@ -180,6 +182,8 @@ class Scope:
         return self._attributes
 
     def _start_ns(self, rt: Runtime) -> int | None:
+        if self._start_time is None and rt.clock is None:
+            return None
         return rt.time_ns(self._start_time)
 
     def _start(self) -> None:
@@ -223,8 +227,9 @@ class Scope:
         try:
             if exc is not None:
                 _record_error(span, exc)
-            if end_ns is None and self._rt is not None:
-                end_ns = self._rt.time_ns(self._end_time)
+            rt = self._rt
+            if end_ns is None and rt is not None and (self._end_time or rt.clock) is not None:
+                end_ns = rt.time_ns(self._end_time)
             span.end(end_time=end_ns)
         except Exception:
             internal_error("end")
@@ -448,12 +453,12 @@ class ResourceAccess(Scope):
     def _start_ns(self, rt: Runtime) -> int | None:
         return self._instant_ns
 
-    def __enter__(self) -> Any:
+    def __enter__(self: _R) -> _R:
         self._entered = True
         self._attach()
         return self
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self: _R) -> _R:
         return self.__enter__()
 
     def __del__(self) -> None:
