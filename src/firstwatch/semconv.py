@@ -80,3 +80,9 @@ EXCEPTION_EVENT: Final = "exception"
 EXCEPTION_TYPE: Final = "exception.type"
 EXCEPTION_MESSAGE: Final = "exception.message"
 EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+
+# Our SDK's own reports and failures.
+SDK_REPORT_SPAN: Final = "firstwatch.sdk.report"
+SDK_DROPPED_SPANS: Final = "firstwatch.sdk.dropped_spans"
+INPUT_PROFILE_ERROR: Final = "firstwatch.input.profile_error"
+SERVICE_INSTANCE_ID: Final = "service.instance.id"
