@@ -46,6 +46,26 @@ _TRACELOOP_KINDS = {
     "task": sc.KIND_STEP,
 }
 _CLIENT = PbSpan.SpanKind.SPAN_KIND_CLIENT
+_TOOL_DEPENDENCY_KEYS = (
+    sc.DEPENDENCY,
+    sc.GEN_AI_TOOL_NAME,
+    sc.TOOL_NAME_OI,
+    sc.TRACELOOP_ENTITY_NAME,
+    sc.SERVER_ADDRESS,
+)
+_CLIENT_DEPENDENCY_KEYS = (
+    sc.DEPENDENCY,
+    sc.GEN_AI_PROVIDER_NAME,
+    sc.GEN_AI_SYSTEM,
+    sc.LLM_PROVIDER,
+    sc.LLM_SYSTEM,
+    sc.SERVER_ADDRESS,
+    sc.NET_PEER_NAME_OLD,
+)
+_OWN_DEPENDENCY_KEYS = (sc.DEPENDENCY,)
+_URL_KEYS = (sc.URL_FULL, sc.HTTP_URL_OLD)
+_AGENT_KEYS = (sc.AGENT, sc.GEN_AI_AGENT_NAME, sc.AGENT_NAME_OI)
+_AGENT_VERSION_KEYS = (sc.AGENT_VERSION,)
 
 
 @dataclass
@@ -77,17 +97,14 @@ class MappedBatch:
         return "rejected " + "; ".join(parts) if parts else ""
 
 
+_SCALARS = frozenset(("string_value", "int_value", "double_value", "bool_value"))
+
+
 def any_value(value: AnyValue) -> Any:
     """A Python value for an OTLP AnyValue."""
     which = value.WhichOneof("value")
-    if which == "string_value":
-        return value.string_value
-    if which == "int_value":
-        return value.int_value
-    if which == "double_value":
-        return value.double_value
-    if which == "bool_value":
-        return value.bool_value
+    if which in _SCALARS:
+        return getattr(value, which)
     if which == "array_value":
         return [any_value(v) for v in value.array_value.values]
     if which == "kvlist_value":
@@ -101,22 +118,26 @@ def attributes_dict(
     attrs: Sequence[KeyValue], limit: int, max_chars: int, batch: MappedBatch | None = None
 ) -> dict[str, Any]:
     """Attributes as a dict, keeping at most `limit` and truncating long strings."""
+    if len(attrs) > limit:
+        if batch is not None:
+            batch.dropped_attributes += len(attrs) - limit
+        attrs = attrs[:limit]
     out: dict[str, Any] = {}
-    for index, kv in enumerate(attrs):
-        if index >= limit:
-            if batch is not None:
-                batch.dropped_attributes += len(attrs) - limit
-            break
-        value = any_value(kv.value)
-        if isinstance(value, str) and len(value) > max_chars:
-            value = value[:max_chars]
-            if batch is not None:
-                batch.truncated_values += 1
-        out[kv.key] = value
+    for kv in attrs:
+        value = kv.value
+        if value.WhichOneof("value") == "string_value":
+            text = value.string_value
+            if len(text) > max_chars:
+                text = text[:max_chars]
+                if batch is not None:
+                    batch.truncated_values += 1
+            out[kv.key] = text
+        else:
+            out[kv.key] = any_value(value)
     return out
 
 
-def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
+def _first(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         value = mapping.get(key)
         if value not in (None, ""):
@@ -125,6 +146,8 @@ def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
 
 
 def _as_int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -181,28 +204,14 @@ def dependency_of(kind: str, attrs: Mapping[str, Any]) -> str | None:
     the agent's provider on `execute_tool` spans, which is not what the tool called.
     """
     if kind == sc.KIND_TOOL:
-        keys: tuple[str, ...] = (
-            sc.DEPENDENCY,
-            sc.GEN_AI_TOOL_NAME,
-            sc.TOOL_NAME_OI,
-            sc.TRACELOOP_ENTITY_NAME,
-            sc.SERVER_ADDRESS,
-        )
+        keys: tuple[str, ...] = _TOOL_DEPENDENCY_KEYS
     elif kind in (sc.KIND_HTTP, sc.KIND_LLM):
-        keys = (
-            sc.DEPENDENCY,
-            sc.GEN_AI_PROVIDER_NAME,
-            sc.GEN_AI_SYSTEM,
-            sc.LLM_PROVIDER,
-            sc.LLM_SYSTEM,
-            sc.SERVER_ADDRESS,
-            sc.NET_PEER_NAME_OLD,
-        )
+        keys = _CLIENT_DEPENDENCY_KEYS
     else:
-        keys = (sc.DEPENDENCY,)
-    value = _first(attrs, *keys)
+        keys = _OWN_DEPENDENCY_KEYS
+    value = _first(attrs, keys)
     if value is None and kind == sc.KIND_HTTP:
-        value = _host_of(_first(attrs, sc.URL_FULL, sc.HTTP_URL_OLD))
+        value = _host_of(_first(attrs, _URL_KEYS))
     return _as_str(value)
 
 
@@ -216,7 +225,7 @@ def _host_of(url: Any) -> str | None:
 def agent_name(attrs: Mapping[str, Any], resource_agent: Any) -> str | None:
     """The agent a span names itself, without falling back to `service.name` (materialisation
     does that once it knows the run)."""
-    named = _first(attrs, sc.AGENT, sc.GEN_AI_AGENT_NAME, sc.AGENT_NAME_OI)
+    named = _first(attrs, _AGENT_KEYS)
     if named is None and str(attrs.get(sc.TRACELOOP_SPAN_KIND, "")).lower() == "agent":
         named = attrs.get(sc.TRACELOOP_ENTITY_NAME)
     return _as_str(named if named is not None else resource_agent)
@@ -226,8 +235,46 @@ def _as_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+_ZERO_IDS = {16: bytes(16), 8: bytes(8)}
+
+
 def _valid_id(raw: bytes, length: int) -> bool:
-    return len(raw) == length and raw != bytes(length)
+    return len(raw) == length and raw != _ZERO_IDS[length]
+
+
+_STATUS_ERROR = Status.StatusCode.STATUS_CODE_ERROR
+_SDK_REPORT = "firstwatch.sdk.report"
+_HTTP_STATUS_KEYS = (sc.HTTP_RESPONSE_STATUS_CODE, sc.HTTP_STATUS_CODE_OLD)
+_RETRY_KEYS = (sc.RETRY_COUNT, sc.HTTP_RESEND_COUNT)
+_MODEL_KEYS = (sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME)
+_INPUT_TOKEN_KEYS = (
+    sc.GEN_AI_USAGE_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_PROMPT_TOKENS_OLD,
+    sc.LLM_TOKENS_PROMPT,
+)
+_OUTPUT_TOKEN_KEYS = (
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+    sc.GEN_AI_USAGE_COMPLETION_TOKENS_OLD,
+    sc.LLM_TOKENS_COMPLETION,
+)
+_ENVIRONMENT_KEYS = (sc.DEPLOYMENT_ENVIRONMENT_NAME, sc.DEPLOYMENT_ENVIRONMENT)
+_INPUT_KEYS = (sc.INPUT_VALUE, sc.TRACELOOP_ENTITY_INPUT)
+_OUTPUT_KEYS = (sc.OUTPUT_VALUE, sc.TRACELOOP_ENTITY_OUTPUT)
+# json.dumps(value, default=str), without building an encoder per call.
+_to_json = json.JSONEncoder(default=str, check_circular=False).encode
+
+
+@dataclass(frozen=True)
+class _Resource:
+    """What every span of one resource shares."""
+
+    project: str
+    agent: Any
+    service: str | None
+    version: Any
+    environment: Any
+    json: str
+    received_ns: int
 
 
 def map_request(
@@ -240,141 +287,126 @@ def map_request(
 ) -> MappedBatch:
     """Map every span of a request to a row; invalid spans are rejected and counted."""
     batch = MappedBatch()
-    cols = batch.columns
+    rows: list[tuple[Any, ...]] = []
     now = received_ns if received_ns is not None else time.time_ns()
     for resource_spans in request.resource_spans:
-        resource = attributes_dict(
+        attrs = attributes_dict(
             resource_spans.resource.attributes, max_attributes, max_value_chars, batch
         )
-        resource_json = json.dumps(resource, default=str)
-        res_agent = _first(resource, sc.AGENT)
-        res_service = _as_str(resource.get(sc.SERVICE_NAME))
-        res_version = _first(resource, sc.AGENT_VERSION, sc.SERVICE_VERSION)
-        res_env = _first(resource, sc.DEPLOYMENT_ENVIRONMENT_NAME, sc.DEPLOYMENT_ENVIRONMENT)
+        resource = _Resource(
+            project=project,
+            agent=_first(attrs, (sc.AGENT,)),
+            service=_as_str(attrs.get(sc.SERVICE_NAME)),
+            version=_first(attrs, (sc.AGENT_VERSION, sc.SERVICE_VERSION)),
+            environment=_first(attrs, _ENVIRONMENT_KEYS),
+            json=_to_json(attrs),
+            received_ns=now,
+        )
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                if not _valid_id(span.trace_id, 16):
-                    batch.reject("trace_id must be 16 bytes (32 hex characters), not all zero")
-                    continue
-                if not _valid_id(span.span_id, 8):
-                    batch.reject("span_id must be 8 bytes (16 hex characters), not all zero")
-                    continue
-                if span.parent_span_id and len(span.parent_span_id) != 8:
-                    batch.reject("parent_span_id must be empty or 8 bytes (16 hex characters)")
-                    continue
-                if span.end_time_unix_nano < span.start_time_unix_nano:
-                    batch.reject("end_time_unix_nano is before start_time_unix_nano")
-                    continue
-                if span.start_time_unix_nano == 0:
-                    batch.reject("start_time_unix_nano is missing")
-                    continue
-                attrs = attributes_dict(span.attributes, max_attributes, max_value_chars, batch)
-                if span.name == "firstwatch.sdk.report":
-                    batch.sdk_dropped_spans += (
-                        _as_int(attrs.get("firstwatch.sdk.dropped_spans")) or 0
-                    )
-                events = [
-                    (
-                        event.name,
-                        attributes_dict(event.attributes, max_attributes, max_value_chars, batch),
-                        event.time_unix_nano,
-                    )
-                    for event in span.events
-                ]
-                kind = span_kind(attrs, span.kind)
-                is_error = span.status.code == Status.StatusCode.STATUS_CODE_ERROR
-                facts = facts_from_span(
-                    attrs, [(n, a) for n, a, _ in events], span.status.message or None, kind
-                )
-                error_class = classify(facts) if is_error else None
-                agent = agent_name(attrs, res_agent)
-                version = _first(attrs, sc.AGENT_VERSION) or res_version
-                environment = (
-                    res_env
-                    or _first(attrs, sc.DEPLOYMENT_ENVIRONMENT_NAME, sc.DEPLOYMENT_ENVIRONMENT)
-                    or "unknown"
-                )
-                error_type = facts.exception_type or facts.error_type
-                error_message = facts.exception_message or facts.status_message
-                start = span.start_time_unix_nano
-                end = span.end_time_unix_nano
-                cols["project"].append(project)
-                cols["trace_id"].append(span.trace_id.hex())
-                cols["span_id"].append(span.span_id.hex())
-                cols["parent_span_id"].append(
-                    span.parent_span_id.hex() if span.parent_span_id else None
-                )
-                cols["name"].append(span.name[:max_value_chars])
-                cols["span_kind"].append(int(span.kind))
-                cols["kind"].append(kind)
-                cols["agent_marked"].append(kind == sc.KIND_RUN)
-                cols["start_ns"].append(start)
-                cols["end_ns"].append(end)
-                cols["duration_ms"].append((end - start) / 1e6)
-                cols["status"].append("error" if is_error else "ok")
-                cols["status_message"].append(span.status.message[:max_value_chars] or None)
-                cols["error_type"].append(_text(error_type, 256) if is_error else None)
-                cols["error_message"].append(_text(error_message) if is_error else None)
-                cols["error_class"].append(error_class)
-                cols["agent"].append(agent)
-                cols["version"].append(_as_str(version))
-                cols["environment"].append(str(environment))
-                cols["service"].append(res_service)
-                cols["dependency"].append(dependency_of(kind, attrs))
-                cols["http_status"].append(
-                    _as_int(_first(attrs, sc.HTTP_RESPONSE_STATUS_CODE, sc.HTTP_STATUS_CODE_OLD))
-                )
-                cols["retry_count"].append(
-                    _as_int(_first(attrs, sc.RETRY_COUNT, sc.HTTP_RESEND_COUNT))
-                )
-                cols["retry_wait_ms"].append(_as_float(attrs.get(sc.RETRY_WAIT_MS)))
-                cols["model"].append(
-                    _as_str(
-                        _first(
-                            attrs,
-                            sc.GEN_AI_RESPONSE_MODEL,
-                            sc.GEN_AI_REQUEST_MODEL,
-                            sc.LLM_MODEL_NAME,
-                        )
-                    )
-                )
-                cols["input_tokens"].append(
-                    _as_int(
-                        _first(
-                            attrs,
-                            sc.GEN_AI_USAGE_INPUT_TOKENS,
-                            sc.GEN_AI_USAGE_PROMPT_TOKENS_OLD,
-                            sc.LLM_TOKENS_PROMPT,
-                        )
-                    )
-                )
-                cols["output_tokens"].append(
-                    _as_int(
-                        _first(
-                            attrs,
-                            sc.GEN_AI_USAGE_OUTPUT_TOKENS,
-                            sc.GEN_AI_USAGE_COMPLETION_TOKENS_OLD,
-                            sc.LLM_TOKENS_COMPLETION,
-                        )
-                    )
-                )
-                cols["resource_key"].append(_as_str(attrs.get(sc.RESOURCE_KEY)))
-                cols["resource_op"].append(_as_str(attrs.get(sc.RESOURCE_OP)))
-                cols["input_preview"].append(
-                    _text(_first(attrs, sc.INPUT_VALUE, sc.TRACELOOP_ENTITY_INPUT))
-                )
-                cols["output_preview"].append(
-                    _text(_first(attrs, sc.OUTPUT_VALUE, sc.TRACELOOP_ENTITY_OUTPUT))
-                )
-                cols["attributes"].append(json.dumps(attrs, default=str))
-                cols["resource"].append(resource_json)
-                cols["events"].append(
-                    json.dumps(
-                        [{"name": n, "time_ns": t, "attributes": a} for n, a, t in events],
-                        default=str,
-                    )
-                    if events
-                    else None
-                )
-                cols["received_ns"].append(now)
+                row = _span_row(span, resource, batch, max_attributes, max_value_chars)
+                if row is not None:
+                    rows.append(row)
+    if rows:
+        columns = zip(*rows, strict=True)
+        batch.columns = {
+            name: list(values) for name, values in zip(SPAN_COLUMN_NAMES, columns, strict=True)
+        }
     return batch
+
+
+def _invalid(trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int) -> str | None:
+    """Why a span cannot be stored, if it cannot."""
+    if not _valid_id(trace_id, 16):
+        return "trace_id must be 16 bytes (32 hex characters), not all zero"
+    if not _valid_id(span_id, 8):
+        return "span_id must be 8 bytes (16 hex characters), not all zero"
+    if parent and len(parent) != 8:
+        return "parent_span_id must be empty or 8 bytes (16 hex characters)"
+    if end < start:
+        return "end_time_unix_nano is before start_time_unix_nano"
+    if start == 0:
+        return "start_time_unix_nano is missing"
+    return None
+
+
+def _span_row(
+    span: PbSpan,
+    resource: _Resource,
+    batch: MappedBatch,
+    max_attributes: int,
+    max_value_chars: int,
+) -> tuple[Any, ...] | None:
+    """One span's row in `SPAN_COLUMN_NAMES` order, or None when it is rejected (and counted)."""
+    trace_id = span.trace_id
+    span_id = span.span_id
+    parent = span.parent_span_id
+    start = span.start_time_unix_nano
+    end = span.end_time_unix_nano
+    problem = _invalid(trace_id, span_id, parent, start, end)
+    if problem is not None:
+        batch.reject(problem)
+        return None
+    attrs = attributes_dict(span.attributes, max_attributes, max_value_chars, batch)
+    name = span.name
+    if name == _SDK_REPORT:
+        batch.sdk_dropped_spans += _as_int(attrs.get("firstwatch.sdk.dropped_spans")) or 0
+    events = [
+        (
+            event.name,
+            attributes_dict(event.attributes, max_attributes, max_value_chars, batch),
+            event.time_unix_nano,
+        )
+        for event in span.events
+    ]
+    otel_kind = span.kind
+    kind = span_kind(attrs, otel_kind)
+    status = span.status
+    status_message = status.message
+    error_type = error_message = error_class = None
+    is_error = status.code == _STATUS_ERROR
+    if is_error:
+        facts = facts_from_span(attrs, [(n, a) for n, a, _ in events], status_message or None, kind)
+        error_class = classify(facts)
+        error_type = _text(facts.exception_type or facts.error_type, 256)
+        error_message = _text(facts.exception_message or facts.status_message)
+    get = attrs.get
+    return (
+        resource.project,
+        trace_id.hex(),
+        span_id.hex(),
+        parent.hex() if parent else None,
+        name[:max_value_chars],
+        int(otel_kind),
+        kind,
+        kind == sc.KIND_RUN,
+        start,
+        end,
+        (end - start) / 1e6,
+        "error" if is_error else "ok",
+        status_message[:max_value_chars] or None,
+        error_type,
+        error_message,
+        error_class,
+        agent_name(attrs, resource.agent),
+        _as_str(_first(attrs, _AGENT_VERSION_KEYS) or resource.version),
+        str(resource.environment or _first(attrs, _ENVIRONMENT_KEYS) or "unknown"),
+        resource.service,
+        dependency_of(kind, attrs),
+        _as_int(_first(attrs, _HTTP_STATUS_KEYS)),
+        _as_int(_first(attrs, _RETRY_KEYS)),
+        _as_float(get(sc.RETRY_WAIT_MS)),
+        _as_str(_first(attrs, _MODEL_KEYS)),
+        _as_int(_first(attrs, _INPUT_TOKEN_KEYS)),
+        _as_int(_first(attrs, _OUTPUT_TOKEN_KEYS)),
+        _as_str(get(sc.RESOURCE_KEY)),
+        _as_str(get(sc.RESOURCE_OP)),
+        _text(_first(attrs, _INPUT_KEYS)),
+        _text(_first(attrs, _OUTPUT_KEYS)),
+        _to_json(attrs),
+        resource.json,
+        _to_json([{"name": n, "time_ns": t, "attributes": a} for n, a, t in events])
+        if events
+        else None,
+        resource.received_ns,
+    )
