@@ -1,7 +1,8 @@
 """Explicit timestamps and an injectable clock, so a simulation or a replay can set the time.
 
 A timestamp is seconds since the Unix epoch (int or float) or a `datetime` (a naive one is taken
-as UTC). A clock is a callable returning such a timestamp, like `time.time`.
+as UTC). A clock is a callable returning such a timestamp, like `time.time`. A time warp maps a
+real time to the time recorded, both in nanoseconds since the epoch (`firstwatch.sdk.timewarp`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TypeAlias
 
 Timestamp: TypeAlias = "float | int | _dt.datetime"
 Clock: TypeAlias = Callable[[], "float | int | _dt.datetime"]
+TimeWarp: TypeAlias = Callable[[int], int]
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 

@@ -1,10 +1,12 @@
 """httpx and requests calls made inside a run, as dependency spans that show silent retries.
 
 OpenTelemetry's own instrumentations make the spans (on our tracer provider, whose sampler keeps
-them only inside a run); our hooks add `firstwatch.kind=http` and `firstwatch.dependency`, and
+them only inside a run); our hooks add `firstwatch.kind=http` and `firstwatch.dependency` (the
+one declared on the enclosing step, as in `run.step("search", kind="tool", attributes={
+"firstwatch.dependency": "company-registry"})`, else the host called), and
 notice resends: a call to the same host and path, in the same step, after an attempt that failed
 with 429, a 5xx or no response at all, gets `http.request.resend_count` and the time waited since
-that attempt ended in `firstwatch.retry.wait_ms`.
+that attempt ended in `firstwatch.retry.wait_ms` (on the warped timeline, if there is a warp).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from urllib.parse import urlsplit
 from opentelemetry.trace import Span, TracerProvider
 
 from firstwatch import semconv
+from firstwatch.sdk import lifecycle
 from firstwatch.sdk.guard import internal_error
 from firstwatch.sdk.scopes import current_scope
+from firstwatch.sdk.timewarp import warped_ms
 
 log = logging.getLogger("firstwatch.sdk")
 
@@ -76,7 +80,8 @@ class Ledger:
         start = getattr(span, "start_time", None)
         end = getattr(prior.span, "end_time", None)
         if isinstance(start, int) and isinstance(end, int):
-            waited = max(0.0, (start - end) / 1e6)
+            rt = lifecycle.runtime()
+            waited = warped_ms(rt.warp if rt is not None else None, end, start)
         return attempt.resend, waited
 
     def end(self, span: Span, key: _Key, status: int) -> None:
@@ -123,9 +128,11 @@ def _on_request(span: Span, key: _Key) -> None:
         return
     try:
         host = key[0]
+        scope = current_scope()
+        declared = scope.declared_dependency() if scope is not None else None
         attributes: dict[str, Any] = {
             semconv.KIND: semconv.KIND_HTTP,
-            semconv.DEPENDENCY: host,
+            semconv.DEPENDENCY: declared or host,
             semconv.SERVER_ADDRESS: host,
         }
         ledger = _ledger()

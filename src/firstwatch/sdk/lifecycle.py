@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from firstwatch import semconv
-from firstwatch.sdk.clock import Clock
+from firstwatch.sdk.clock import Clock, TimeWarp
 from firstwatch.sdk.config import SdkSettings
 from firstwatch.sdk.guard import internal_error
 from firstwatch.sdk.runtime import Profiler, Runtime
@@ -69,6 +69,7 @@ def init(
     export_timeout: float | None = None,
     exit_timeout: float | None = None,
     clock: Clock | None = None,
+    time_warp: TimeWarp | None = None,
     profiler: Profiler | None = None,
     exporter: SpanExporter | None = None,
     set_global_provider: bool = False,
@@ -93,6 +94,11 @@ def init(
         exit_timeout: Seconds allowed at exit to send the queue (`FIRSTWATCH_EXIT_TIMEOUT`).
         clock: A callable giving the current time (epoch seconds or datetime), for
             simulations and replays; spans without an explicit time take theirs from it.
+        time_warp: A monotone map from real to recorded time (nanoseconds since the epoch),
+            for simulations that compress time: applied to every span as it ends (start,
+            end, events; ours and auto-instrumented ones alike, explicit and clock times
+            too) and to the resend waits the SDK measures. Waits given to `retry` are
+            recorded as given.
         profiler: Replaces `firstwatch.profiling.profile_input` as the input profiler.
         exporter: Send spans to this exporter instead of OTLP/HTTP (tests, other backends).
         set_global_provider: Also make our tracer provider OpenTelemetry's global one.
@@ -117,7 +123,7 @@ def init(
             if resolved.disabled:
                 log.info("firstwatch: disabled; recording nothing")
                 return
-            _start(resolved, clock, profiler, exporter, set_global_provider)
+            _start(resolved, clock, time_warp, profiler, exporter, set_global_provider)
     except Exception:
         internal_error("init")
 
@@ -125,6 +131,7 @@ def init(
 def _start(
     resolved: SdkSettings,
     clock: Clock | None,
+    time_warp: TimeWarp | None,
     profiler: Profiler | None,
     exporter: SpanExporter | None,
     set_global_provider: bool,
@@ -152,6 +159,7 @@ def _start(
         max_queue_bytes=int(resolved.queue_mb * 1024 * 1024),
         resource=resource,
         scope=InstrumentationScope(INSTRUMENTATION_NAME, __version__),
+        time_warp=time_warp,
     )
     provider.add_span_processor(processor)
     if set_global_provider:
@@ -166,6 +174,7 @@ def _start(
         send_inputs=resolved.send_inputs,
         clock=clock,
         profiler=profiler,
+        warp=time_warp,
     )
     _pipeline = _Pipeline(resolved, rt, provider, processor, http)
     if not _atexit_registered:

@@ -22,9 +22,11 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from firstwatch.sdk.clock import TimeWarp
 from firstwatch.sdk.drops import DropCounter
 from firstwatch.sdk.exporter import ReportingExporter
 from firstwatch.sdk.guard import internal_error
+from firstwatch.sdk.timewarp import warp_span
 
 log = logging.getLogger("firstwatch.sdk")
 
@@ -195,6 +197,7 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         scope: Instrumentation scope of the drop report spans.
         schedule_delay_millis: Longest wait before a partial batch is sent.
         max_export_batch_size: Spans per export request.
+        time_warp: Moves every span's times onto a simulated timeline as it ends.
     """
 
     def __init__(
@@ -206,8 +209,10 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         scope: InstrumentationScope,
         schedule_delay_millis: float = DEFAULT_SCHEDULE_DELAY_MILLIS,
         max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE,
+        time_warp: TimeWarp | None = None,
     ) -> None:
         self.drops = DropCounter()
+        self.time_warp = time_warp
         self.budget = QueueBudget(max_queue_bytes)
         self.reporter = ReportingExporter(exporter, self.drops, resource, scope)
         max_queue_size = max(2 * max_export_batch_size, max_queue_bytes // SPAN_BYTES + 1)
@@ -233,6 +238,11 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         context = span.context
         if context is None or not context.trace_flags.sampled:
             return
+        if self.time_warp is not None:
+            try:
+                warp_span(span, self.time_warp)
+            except Exception:
+                internal_error("time warp")
         try:
             slim(span)
             size = estimate_bytes(span)

@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 from opentelemetry.trace import Tracer
 
-from firstwatch.sdk.clock import Clock, Timestamp, to_ns
+from firstwatch.sdk.clock import Clock, Timestamp, TimeWarp, to_ns
 from firstwatch.sdk.guard import internal_error
 
 log = logging.getLogger("firstwatch.sdk")
@@ -27,6 +27,7 @@ class Runtime:
     send_inputs: bool
     clock: Clock | None
     profiler: Profiler | None
+    warp: TimeWarp | None = None
 
     def time_ns(self, explicit: Timestamp | None) -> int | None:
         """An explicit time, else the clock's, else None (OpenTelemetry takes the wall clock)."""

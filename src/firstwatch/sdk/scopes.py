@@ -181,6 +181,16 @@ class Scope:
     def _start_attributes(self) -> dict[str, Any]:
         return self._attributes
 
+    def declared_dependency(self) -> str | None:
+        """The `firstwatch.dependency` this scope or the nearest enclosing one was given."""
+        scope: Scope | None = self
+        while scope is not None:
+            declared = scope._attributes.get(semconv.DEPENDENCY)
+            if isinstance(declared, str) and declared:
+                return declared
+            scope = scope._parent
+        return None
+
     def _start_ns(self, rt: Runtime) -> int | None:
         if self._start_time is None and rt.clock is None:
             return None

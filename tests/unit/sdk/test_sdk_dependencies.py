@@ -158,3 +158,45 @@ def test_shutdown_removes_the_instrumentation(api: FlakyApi) -> None:
     with firstwatch.run(), httpx.Client() as client:
         client.get(f"{api.url}/other")
     assert http_spans(finished(exporter)) == []
+
+
+def test_a_step_names_the_dependency_of_its_calls(
+    api: FlakyApi, traced: InMemorySpanExporter
+) -> None:
+    registry = {semconv.DEPENDENCY: "company-registry"}
+    with firstwatch.run() as run, httpx.Client() as client:
+        with run.step("lookup", kind="tool", attributes=registry) as step, step.step("inner"):
+            client.get(f"{api.url}/other")
+        with run.step("plain"):
+            client.get(f"{api.url}/other")
+    first, second = http_spans(finished(traced))
+    assert (first.attributes or {})[semconv.DEPENDENCY] == "company-registry"
+    assert (first.attributes or {})[semconv.SERVER_ADDRESS] == "127.0.0.1"
+    assert (second.attributes or {})[semconv.DEPENDENCY] == "127.0.0.1"
+
+
+def test_a_time_warp_moves_http_spans_and_resend_waits(api: FlakyApi) -> None:
+    origin = time.time_ns()
+    day = 86_400 * 10**9
+
+    def tenfold_a_day_ago(real_ns: int) -> int:
+        return origin - day + (real_ns - origin) * 10
+
+    exporter = InMemorySpanExporter()
+    firstwatch.init(agent="sim", exporter=exporter, time_warp=tenfold_a_day_ago)
+    with firstwatch.run() as run, run.step("fetch"), httpx.Client() as client:
+        response = client.get(f"{api.url}/flaky/warped")
+        time.sleep(0.05)
+        response = client.get(f"{api.url}/flaky/warped")
+        assert response.status_code == 200
+    after = time.time_ns()
+    spans = finished(exporter)
+    first, second = http_spans(spans)
+    for span in spans:
+        assert span.start_time is not None and span.end_time is not None
+        assert origin - day <= span.start_time <= span.end_time <= tenfold_a_day_ago(after)
+    assert second.start_time is not None and first.end_time is not None
+    # The resend's wait is measured on the warped timeline: ten times the 50 ms slept.
+    waited = (second.attributes or {})[semconv.RETRY_WAIT_MS]
+    assert isinstance(waited, float) and waited >= 500
+    assert waited == pytest.approx((second.start_time - first.end_time) / 1e6, abs=1.0)
