@@ -8,9 +8,10 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+
 from serverproc import ServerProcess, wait_for
 
 pytestmark = pytest.mark.integration
@@ -19,10 +20,10 @@ pytestmark = pytest.mark.integration
 class _FlakyAPI(BaseHTTPRequestHandler):
     """Answers 429 with Retry-After the first time a path is called, then 200."""
 
-    seen: set[str] = set()
-    lock = threading.Lock()
+    seen: ClassVar[set[str]] = set()
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         with self.lock:
             first = self.path not in self.seen
             self.seen.add(self.path)
