@@ -89,7 +89,13 @@ def test_exporter_runs_arrive_and_open_as_trees(server: ServerProcess, transport
     ok_trace = emit_agent_run(exporter, "contract-extractor", "production", fail=False)
     bad_trace = emit_agent_run(exporter, "contract-extractor", "production", fail=True)
     with server.client() as client:
-        runs = wait_for(lambda: len(runs_of(client)) == 2 and runs_of(client), what="two runs")
+        # Each span is its own request: a run is "incomplete" until its root span is applied.
+        runs = wait_for(
+            lambda: (
+                (r := runs_of(client)) and len(r) == 2 and all(run["complete"] for run in r) and r
+            ),
+            what="two complete runs",
+        )
         by_trace = {r["trace_id"]: r for r in runs}
         assert by_trace[ok_trace]["status"] == "ok"
         assert by_trace[ok_trace]["agent"] == "contract-extractor"
