@@ -84,6 +84,58 @@ def serve(
         raise typer.Exit(1) from None
 
 
+@app.command()
+def demo(
+    runs: Annotated[int, typer.Option(min=1, help="Production runs per agent.")] = 300,
+    staging_runs: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Staging runs per agent (default: a third of --runs, 10 or more)."
+        ),
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            help="Replay speed: multiplies the time compression (quiet hours replay at 40x "
+            "real time, the peak at 1x).",
+        ),
+    ] = 1.0,
+    store_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="Empty directory for the store, documents and truth file (default: a new "
+            "temporary directory).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 7,
+    exit_after_summary: Annotated[
+        bool, typer.Option("--exit", help="Stop after the summary instead of serving.")
+    ] = False,
+) -> None:
+    """Replay two days of a simulated agent fleet into a fresh server, then serve it.
+
+    Three document-processing agents run through the real SDK and OTLP path
+    against local fake services: staging, then 48 hours of production with
+    messy inputs, a peak of about 200 concurrent runs, rate limits, lost
+    updates, a date format drift and a slow dependency. The truth about every
+    run goes to demo-truth.jsonl next to the store.
+    """
+    from pathlib import Path
+
+    from firstwatch.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        runs=runs,
+        staging_runs=staging_runs,
+        speed=speed,
+        store_dir=Path(store_dir) if store_dir else None,
+        seed=seed,
+        exit_after_summary=exit_after_summary,
+    )
+    raise typer.Exit(run_demo(options, out))
+
+
 @keys_app.command("create")
 def keys_create(
     project: Annotated[str, typer.Option(help="Project the key belongs to (created if new).")],

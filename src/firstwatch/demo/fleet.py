@@ -1,0 +1,289 @@
+"""The demo's agents: ordinary document-processing code, instrumented with the firstwatch SDK.
+
+- `contract-extractor` classifies a contract, extracts its fields with a language model,
+  normalises the date and amount, looks the counterparty up in a company registry, and adds the
+  contract to the customer's CRM record (read, modify, write: no lock).
+- `invoice-agent` does the same for invoices, adding them to the same CRM records.
+- `nda-screener` checks NDAs against the legal team's policy, on its own model key; it behaves
+  the same in staging and production, a control for false alarms.
+
+They use the SDK the way a user would: `firstwatch.run`, steps, outputs, checks, resource
+accesses, and httpx calls that the SDK records on its own, retries after 429 included.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+import firstwatch
+from firstwatch import semconv
+from firstwatch.demo.world import DOCS_KEY, LARGE_MODEL, LEGAL_KEY, SMALL_MODEL
+
+RunHook = Callable[[firstwatch.Run], None]
+Scope = firstwatch.Run | firstwatch.Step
+MAX_ATTEMPTS: Final = 12
+KNOWN_CURRENCIES: Final = frozenset({"USD", "EUR", "GBP", "RUB", "CNY", "JPY", "CHF"})
+APPROVED_LAWS: Final = frozenset({"New York", "Delaware", "England and Wales", "California"})
+LLM: Final = "llm-api"
+REGISTRY: Final = "company-registry"
+CRM: Final = "crm"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Where the agents' services are, and how long they wait for them (real seconds)."""
+
+    base_url: str
+    model_timeout: float
+    registry_timeout: float
+    crm_timeout: float
+
+
+class Agent:
+    """What the agents share: identity, an HTTP client, and calls to the model, registry, CRM."""
+
+    name = ""
+    version = ""
+    doc_type = ""
+    model = SMALL_MODEL
+    key = DOCS_KEY
+    registry_step: str | None = None
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.client = httpx.Client(
+            base_url=services.base_url,
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=services.model_timeout,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=512),
+        )
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+    def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
+        """Process one document as one run.
+
+        Args:
+            document: The input file.
+            on_run: Called with the run as soon as it starts (the demo notes its ids).
+
+        Returns:
+            What the agent produced.
+        """
+        raise NotImplementedError
+
+    def ask_model(self, parent: Scope, task: str, document: bytes) -> dict[str, Any]:
+        """Call the model API; on 429, wait as long as it says (Retry-After), then again."""
+        attributes = {
+            semconv.DEPENDENCY: LLM,
+            semconv.GEN_AI_OPERATION_NAME: "chat",
+            semconv.GEN_AI_REQUEST_MODEL: self.model,
+        }
+        payload = {"model": self.model, "document": base64.b64encode(document).decode()}
+        with parent.step(f"{task} {self.model}", kind="llm", attributes=attributes) as call:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                response = self.client.post(f"/llm/v1/{task}", json=payload)
+                if response.status_code == 429 and attempt < MAX_ATTEMPTS:
+                    time.sleep(float(response.headers.get("Retry-After", "1")))
+                    continue
+                response.raise_for_status()
+                answer: dict[str, Any] = response.json()
+                call.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, str(answer["model"]))
+                call.set_attribute(
+                    semconv.GEN_AI_USAGE_INPUT_TOKENS, answer["usage"]["input_tokens"]
+                )
+                call.set_attribute(
+                    semconv.GEN_AI_USAGE_OUTPUT_TOKENS, answer["usage"]["output_tokens"]
+                )
+                output: dict[str, Any] = answer["output"]
+                return output
+        raise RuntimeError("unreachable")
+
+    def lookup_company(self, parent: Scope, name: str) -> str:
+        """The company's id in the registry (which can be slow, and time out)."""
+        with parent.step("registry search", kind="tool", attributes={semconv.DEPENDENCY: REGISTRY}):
+            response = self.client.get(
+                "/registry/v1/companies",
+                params={"name": name},
+                timeout=self.services.registry_timeout,
+            )
+            response.raise_for_status()
+            return str(response.json()["registry_id"])
+
+    def add_to_account(
+        self, parent: Scope, account: str, update: Callable[[dict[str, Any]], None]
+    ) -> int:
+        """Read the CRM record, change it, write it back: no lock, as most integrations do."""
+        key = f"crm:{account}"
+        url = f"/crm/v1/accounts/{account}"
+        timeout = self.services.crm_timeout
+        with parent.resource(key, "read"):
+            response = self.client.get(url, timeout=timeout)
+            response.raise_for_status()
+            record: dict[str, Any] = response.json()
+        update(record)
+        with parent.resource(key, "write"):
+            response = self.client.put(url, json=record, timeout=timeout)
+            response.raise_for_status()
+        return int(response.json()["version"])
+
+
+class ContractExtractor(Agent):
+    """Contracts in, CRM records updated with their parties, date and value."""
+
+    name = "contract-extractor"
+    version = "1.4.0"
+    doc_type = "contract"
+    model = LARGE_MODEL
+    registry_step = "lookup_counterparty"
+
+    def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
+        """Process one contract as one run (see `Agent.process`)."""
+        data = document.read_bytes()
+        with firstwatch.run(
+            self.name, version=self.version, input=document, filename=document.name
+        ) as run:
+            if on_run is not None:
+                on_run(run)
+            with run.step("classify") as step:
+                kind = self.ask_model(step, "classify", data)
+                step.output(document_type=kind["document_type"], language=kind["language"])
+            with run.step("extract") as step:
+                fields = self.ask_model(step, "extract", data)
+                step.output(
+                    effective_date=fields["date"],
+                    amount=fields["amount"],
+                    currency=fields["currency"],
+                    party_a=fields["party_a"],
+                    party_b=fields["party_b"],
+                )
+            with run.step("normalise") as step:
+                effective = dt.date.fromisoformat(fields["date"])
+                amount = Decimal(fields["amount"])
+                step.output(effective_date=effective.isoformat(), amount=f"{amount:.2f}")
+            with run.step("lookup_counterparty") as step:
+                registry_id = self.lookup_company(step, fields["party_b"])
+                step.output(registry_id=registry_id)
+            with run.step("update_crm", attributes={semconv.DEPENDENCY: CRM}) as step:
+
+                def add_contract(record: dict[str, Any]) -> None:
+                    record["contracts"].append(fields["reference"])
+                    record["value"] = str(Decimal(record["value"]) + amount)
+
+                version = self.add_to_account(step, fields["account"], add_contract)
+                step.output(crm_version=version)
+            result = {
+                "party_a": fields["party_a"],
+                "party_b": fields["party_b"],
+                "effective_date": effective.isoformat(),
+                "amount": f"{amount:.2f}",
+                "currency": fields["currency"],
+            }
+            run.output(result)
+            run.check(
+                "has_parties",
+                fields["party_a"] and fields["party_b"] and fields["party_a"] != fields["party_b"],
+                reason="two distinct parties",
+            )
+            run.check("amount_positive", amount > 0, reason=f"amount {amount}")
+            run.check("date_plausible", 2000 <= effective.year <= 2035, reason=str(effective))
+            run.check("currency_known", fields["currency"] in KNOWN_CURRENCIES)
+        return result
+
+
+class InvoiceAgent(Agent):
+    """Invoices in, open invoices added to the customer's CRM record."""
+
+    name = "invoice-agent"
+    version = "2.1.0"
+    doc_type = "invoice"
+    registry_step = "lookup_vendor"
+
+    def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
+        """Process one invoice as one run (see `Agent.process`)."""
+        data = document.read_bytes()
+        with firstwatch.run(
+            self.name, version=self.version, input=document, filename=document.name
+        ) as run:
+            if on_run is not None:
+                on_run(run)
+            with run.step("classify") as step:
+                kind = self.ask_model(step, "classify", data)
+                step.output(document_type=kind["document_type"], language=kind["language"])
+            with run.step("extract") as step:
+                fields = self.ask_model(step, "extract", data)
+                step.output(
+                    invoice_date=fields["date"],
+                    total=fields["amount"],
+                    currency=fields["currency"],
+                    vendor=fields["party_a"],
+                )
+            with run.step("normalise") as step:
+                invoice_date = dt.date.fromisoformat(fields["date"])
+                total = Decimal(fields["amount"])
+                step.output(invoice_date=invoice_date.isoformat(), total=f"{total:.2f}")
+            with run.step("lookup_vendor") as step:
+                step.output(vendor_id=self.lookup_company(step, fields["party_a"]))
+            with run.step("update_crm", attributes={semconv.DEPENDENCY: CRM}) as step:
+
+                def add_invoice(record: dict[str, Any]) -> None:
+                    record["invoices"].append(fields["reference"])
+
+                step.output(crm_version=self.add_to_account(step, fields["account"], add_invoice))
+            result = {
+                "invoice_number": fields["reference"],
+                "vendor": fields["party_a"],
+                "invoice_date": invoice_date.isoformat(),
+                "total": f"{total:.2f}",
+                "currency": fields["currency"],
+            }
+            run.output(result)
+            run.check("total_positive", total > 0, reason=f"total {total}")
+            run.check("currency_known", fields["currency"] in KNOWN_CURRENCIES)
+        return result
+
+
+class NdaScreener(Agent):
+    """NDAs in, a policy verdict out; its own model key, no registry, no CRM."""
+
+    name = "nda-screener"
+    version = "1.0.3"
+    doc_type = "nda"
+    key = LEGAL_KEY
+
+    def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
+        """Screen one NDA as one run (see `Agent.process`)."""
+        data = document.read_bytes()
+        with firstwatch.run(
+            self.name, version=self.version, input=document, filename=document.name
+        ) as run:
+            if on_run is not None:
+                on_run(run)
+            with run.step("classify") as step:
+                kind = self.ask_model(step, "classify", data)
+                step.output(document_type=kind["document_type"], language=kind["language"])
+            with run.step("screen") as step:
+                terms = self.ask_model(step, "screen", data)
+                step.output(term_months=int(terms["term"]), governing_law=terms["law"])
+            with run.step("apply_policy") as step:
+                term = int(terms["term"])
+                standard = term <= 36 and terms["law"] in APPROVED_LAWS
+                step.output(standard=standard)
+            result = {"term_months": term, "governing_law": terms["law"], "standard": standard}
+            run.output(result)
+            run.check("term_known", term > 0, reason=f"{term} months")
+        return result
+
+
+AGENTS: Final[tuple[type[Agent], ...]] = (ContractExtractor, InvoiceAgent, NdaScreener)

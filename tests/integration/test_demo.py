@@ -1,0 +1,253 @@
+"""`firstwatch demo --exit`, scaled down, then a server on its store: the truth is all there.
+
+The demo replays its fleet through the real SDK and OTLP path into its own server and writes what
+really happened to `demo-truth.jsonl`. A fresh `firstwatch serve` on the same store must then show,
+through the public REST API, every run of the truth file and each injected failure in the raw runs.
+Each signal issue adds here the assertion that its signal finds its failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from serverproc import ServerProcess, start_server
+
+from firstwatch.demo.truth import FILENAME, read_truth
+
+pytestmark = pytest.mark.integration
+
+DEMO_ARGS = ("--runs", "40", "--staging-runs", "12", "--speed", "10", "--seed", "11")
+DEMO_TIMEOUT_S = 240
+
+
+@dataclass
+class Demo:
+    """The demo's output, and a server on its store."""
+
+    store_dir: Path
+    output: str
+    runs: list[dict[str, Any]]
+    summary: dict[str, Any]
+    server: ServerProcess
+    api: httpx.Client
+
+    def trace(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The stored run (with its steps) of a truth record."""
+        response = self.api.get(f"/api/v1/runs/{run['trace_id']}")
+        assert response.status_code == 200, response.text
+        found = [r for r in response.json()["runs"] if r["span_id"] == run["span_id"]]
+        assert len(found) == 1, response.json()
+        stored: dict[str, Any] = found[0]
+        return stored
+
+    def flagged(self, flag: str, **where: Any) -> list[dict[str, Any]]:
+        """Truth records with `flag` set (and the given field values); at least one."""
+        chosen = [r for r in self.runs if r[flag] and all(r[k] == v for k, v in where.items())]
+        assert chosen, f"the demo injected no {flag} {where}:\n{self.output}"
+        return chosen
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    store_dir = tmp_path_factory.mktemp("demo")
+    command = [sys.executable, "-m", "firstwatch", "demo", "--exit", *DEMO_ARGS]
+    finished = subprocess.run(
+        [*command, "--store-dir", str(store_dir)],
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT_S,
+        check=False,
+    )
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 0, output
+    runs, summary = read_truth(store_dir / FILENAME)
+    server = start_server(tmp_path_factory.mktemp("serve"), store=store_dir / "demo.duckdb")
+    try:
+        with server.client() as api:
+            yield Demo(store_dir, output, runs, summary, server, api)
+    finally:
+        server.stop()
+
+
+def all_runs(api: httpx.Client) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(100):
+        params: dict[str, Any] = {"limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        page = api.get("/api/v1/runs", params=params).json()
+        runs += page["runs"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return runs
+    raise AssertionError("more pages than expected")
+
+
+def steps_of(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every step of a stored run, depth first."""
+    found: list[dict[str, Any]] = []
+    pending = list(stored["steps"])
+    while pending:
+        step = pending.pop()
+        found.append(step)
+        pending.extend(step["children"])
+    return found
+
+
+def moment(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_the_demo_reports_and_writes_its_truth(demo: Demo) -> None:
+    assert "Dashboard: http://127.0.0.1:" in demo.output
+    assert f"Truth:     {demo.store_dir / FILENAME}" in demo.output
+    groups = {(g["agent"], g["environment"]): g for g in demo.summary["groups"]}
+    agents = ("contract-extractor", "invoice-agent", "nda-screener")
+    assert set(groups) == {(a, e) for a in agents for e in ("staging", "production")}
+    for agent in agents:
+        assert groups[(agent, "staging")]["runs"] == 12
+        assert groups[(agent, "production")]["runs"] == 40
+    assert len(demo.runs) == 3 * (12 + 40)
+    assert all(Path(r["input_file"]).is_file() for r in demo.runs)
+
+
+def test_every_agent_and_environment_arrived_with_the_truth_counts(demo: Demo) -> None:
+    stored = {
+        (a["agent"], a["version"], a["environment"]): a
+        for a in demo.api.get("/api/v1/agents").json()["agents"]
+    }
+    expected = {(g["agent"], g["version"], g["environment"]): g for g in demo.summary["groups"]}
+    assert set(stored) == set(expected)
+    for key, group in expected.items():
+        assert (stored[key]["runs"], stored[key]["errors"]) == (group["runs"], group["errors"])
+        assert stored[key]["incomplete"] == 0
+
+
+def test_every_run_is_stored_as_the_truth_says(demo: Demo) -> None:
+    stored = {(r["trace_id"], r["span_id"]): r for r in all_runs(demo.api)}
+    assert len(stored) == len(demo.runs)
+    for run in demo.runs:
+        got = stored[(run["trace_id"], run["span_id"])]
+        assert (got["agent"], got["version"], got["environment"], got["status"]) == (
+            run["agent"],
+            run["version"],
+            run["environment"],
+            run["status"],
+        )
+
+
+def test_history_is_compressed_into_the_past(demo: Demo) -> None:
+    starts = sorted(moment(r["start"]) for r in demo.runs)
+    end = moment(demo.summary["history_end"])
+    assert end - starts[0] > 48 * 3600
+    assert starts[-1] <= end
+
+
+def test_staging_is_clean(demo: Demo) -> None:
+    for run in demo.runs:
+        if run["environment"] == "staging":
+            assert run["status"] == "ok" and run["input_kind"] == "clean"
+            assert not (run["retried"] or run["wrong_output"] or run["racing"]), run
+
+
+def test_messy_inputs_give_silent_wrong_outputs(demo: Demo) -> None:
+    wrong = demo.flagged("wrong_output", agent="contract-extractor")
+    assert all(r["input_kind"] != "clean" for r in wrong)
+    for run in wrong[:10]:
+        stored = demo.trace(run)
+        assert (stored["status"], stored["error_class"]) == ("ok", None)
+        attributes = stored["attributes"]
+        for field in ("party_a", "party_b", "effective_date", "amount", "currency"):
+            assert attributes[f"firstwatch.output.{field}"], field
+        checks = {k: v for k, v in attributes.items() if k.startswith("firstwatch.check.")}
+        assert checks and all(v == "pass" for k, v in checks.items() if not k.endswith(".reason"))
+
+
+def test_rate_limited_runs_retry_silently_and_end_ok(demo: Demo) -> None:
+    retried = [r for r in demo.flagged("retried") if r["status"] == "ok"]
+    assert retried
+    for run in retried[:10]:
+        stored = demo.trace(run)
+        assert stored["status"] == "ok"
+        assert stored["retry_count"] >= run["rate_limited"] > 0
+        # The waits the SDK measured cover the Retry-After the model API asked for.
+        assert stored["retry_wait_ms"] >= 0.9 * run["rate_limited_waits_ms"] > 0
+        resent = [s for s in steps_of(stored) if s["kind"] == "http" and s["retry_count"]]
+        assert resent and all(s["dependency"] == "llm-api" for s in resent)
+        assert any(s["http_status"] == 429 for s in steps_of(stored))
+
+
+def test_date_format_drift_fails_the_normalise_step(demo: Demo) -> None:
+    drifted = demo.flagged(
+        "date_format_drift", agent="contract-extractor", environment="production"
+    )
+    for run in drifted:
+        assert run["status"] == "error" and run["error_step"] == "normalise"
+        stored = demo.trace(run)
+        assert stored["status"] == "error"
+        steps = {s["name"]: s for s in steps_of(stored)}
+        assert steps["normalise"]["status"] == "error"
+        assert steps["normalise"]["error_type"] == "ValueError"
+        extracted = steps["extract"]["attributes"]
+        assert extracted["firstwatch.output.shape.effective_date"] == "str:99/99/9999"
+
+
+def test_registry_timeouts_fail_the_lookup_step(demo: Demo) -> None:
+    for run in demo.flagged("timed_out"):
+        assert run["error_step"] in ("lookup_counterparty", "lookup_vendor")
+        stored = demo.trace(run)
+        assert stored["status"] == "error"
+        if not run["retried"]:
+            # A run takes the class of its earliest failed span: with a 429 before, rate_limited.
+            assert stored["error_class"] == "timeout"
+        steps = steps_of(stored)
+        lookup = next(s for s in steps if s["name"] == run["error_step"])
+        assert (lookup["status"], lookup["error_class"]) == ("error", "timeout")
+        calls = [s for s in steps if s["kind"] == "http" and s["dependency"] == "company-registry"]
+        assert calls and calls[-1]["error_class"] == "timeout"
+
+
+def test_slow_registry_calls_are_recorded(demo: Demo) -> None:
+    slow = [r for r in demo.flagged("slow") if r["status"] == "ok"]
+    for run in slow[:10]:
+        calls = [
+            s
+            for s in steps_of(demo.trace(run))
+            if s["kind"] == "http" and s["dependency"] == "company-registry"
+        ]
+        assert calls and calls[0]["duration_ms"] >= 0.9 * max(run["registry_ms"]) > 1000
+
+
+def test_lost_updates_are_overlapping_read_modify_writes(demo: Demo) -> None:
+    racing = demo.flagged("racing", environment="production")
+    assert any(r["lost_update"] for r in racing)
+    windows: dict[str, list[tuple[float, float, str]]] = {}
+    for run in racing:
+        accesses = [s for s in steps_of(demo.trace(run)) if s["kind"] == "resource"]
+        accesses.sort(key=lambda s: moment(s["start_time"]))
+        assert [s["resource_op"] for s in accesses] == ["read", "write"]
+        (key,) = {s["resource_key"] for s in accesses}
+        assert [key] == run["crm_keys"]
+        start = moment(accesses[0]["start_time"])
+        end = moment(accesses[-1]["start_time"]) + accesses[-1]["duration_ms"] / 1000
+        windows.setdefault(key, []).append((start, end, run["trace_id"]))
+    for runs in windows.values():
+        for start, end, trace in runs:
+            assert any(other != trace and s <= end and start <= e for s, e, other in runs), (
+                f"run {trace} races with no other run on its key"
+            )
+
+
+def test_the_control_agent_is_untouched(demo: Demo) -> None:
+    for run in demo.runs:
+        if run["agent"] == "nda-screener":
+            assert run["status"] == "ok" and not run["retried"] and not run["slow"], run
