@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from serverproc import ServerProcess, start_server
 
 from firstwatch.demo.truth import FILENAME, read_truth
+from serverproc import ServerProcess, start_server
 
 pytestmark = pytest.mark.integration
 
