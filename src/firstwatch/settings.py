@@ -141,6 +141,21 @@ class Settings:
         "Most spans the writer applies to the store in one transaction.",
         "int",
     )
+    drift_min_runs: int = _setting(
+        "drift_min_runs",
+        int,
+        50,
+        "Fewest runs on each side of an input drift comparison for a severity; with fewer the "
+        "answer is 'not enough data'.",
+        "int",
+    )
+    drift_alpha: float = _setting(
+        "drift_alpha",
+        float,
+        0.05,
+        "Family-wise error rate of the drift tests (Holm-corrected across the features).",
+        "float",
+    )
     log_level: str = _setting("log_level", str, "info", "Server log level.", "str")
 
     @classmethod

@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 Row = dict[str, Any]
 Materializer = Callable[[Iterable[Mapping[str, Any]]], tuple[list[Row], list[Row]]]
@@ -37,6 +39,42 @@ class ApiKey:
     scope: str
     prefix: str
     created_ns: int
+
+
+@dataclass(frozen=True)
+class InputFeatures:
+    """The input features (`firstwatch.input.<feature>`) of some runs, newest run first.
+
+    `features` holds one column per feature name (the attribute without its prefix), one entry
+    per run: float64 with NaN where a run lacks the feature when every value is a number, else
+    objects (the value as text, None where missing).
+    """
+
+    trace_ids: list[str]
+    span_ids: list[str]
+    start_ns: list[int]
+    versions: list[str | None]
+    features: dict[str, NDArray[np.float64] | NDArray[np.object_]]
+
+    @property
+    def runs(self) -> int:
+        """How many runs."""
+        return len(self.trace_ids)
+
+
+@dataclass(frozen=True)
+class StoredBaseline:
+    """A named baseline, frozen when created: the cohort it came from and its features."""
+
+    project: str
+    name: str
+    agent: str
+    cohort: str
+    runs: int
+    created_ns: int
+    features: Mapping[str, Any]
+    since_ns: int | None = None
+    until_ns: int | None = None
 
 
 class Store(Protocol):
@@ -73,6 +111,23 @@ class Store(Protocol):
 
     def agents(self, project: str, since_ns: int | None, until_ns: int | None) -> list[Row]:
         """Per agent, version and environment: run counts, errors, first and last seen."""
+        ...
+
+    def input_features(self, where: RunFilter, limit: int) -> InputFeatures:
+        """The input features of the complete runs `where` selects, at most `limit`, newest
+        first."""
+        ...
+
+    def create_baseline(self, baseline: StoredBaseline) -> bool:
+        """Store a new named baseline; False (and nothing changed) when the name is taken."""
+        ...
+
+    def list_baselines(self, project: str, agent: str | None = None) -> list[StoredBaseline]:
+        """The project's baselines (of one agent when given), without their features."""
+        ...
+
+    def get_baseline(self, project: str, name: str) -> StoredBaseline | None:
+        """One baseline with its frozen features, if it exists."""
         ...
 
     def count_spans(self, project: str | None = None) -> int:

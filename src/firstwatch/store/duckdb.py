@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from firstwatch.store.base import ApiKey, Materializer, Row, RunFilter
+from firstwatch.store.duckdb_drift import DriftQueries
 from firstwatch.store.schema import (
     MATERIALIZE_COLUMNS,
     RUN_COLUMNS,
@@ -49,7 +50,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None 
     con.execute(sql, list(params) if params is not None else None).fetchall()
 
 
-class DuckDBStore:
+class DuckDBStore(DriftQueries):
     """A `Store` on a DuckDB file."""
 
     def __init__(self, path: Path, *, memory_limit: str = "512MB") -> None:
@@ -75,6 +76,7 @@ class DuckDBStore:
         _run(self._con, "CREATE TABLE IF NOT EXISTS projects (name VARCHAR PRIMARY KEY)")
         _run(self._con, "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)")
         _run(self._con, "INSERT OR IGNORE INTO projects VALUES ('default')")
+        self._create_drift_tables()
 
     # -- reading connections: one cursor per thread --------------------------------------------
     def _reader(self) -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,201 @@
+"""What input drift needs of the DuckDB store: named baselines and the input features of runs.
+
+A run's input features are the `firstwatch.input.*` attributes of its run span. They are read
+for a bounded number of runs (newest first) as one long table of (run, feature, value), which is
+then laid out as one numpy column per feature.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from firstwatch import semconv
+from firstwatch.store.base import InputFeatures, RunFilter, StoredBaseline
+
+_BASELINES_SQL: Final = (
+    "CREATE TABLE IF NOT EXISTS baselines (project VARCHAR, name VARCHAR, agent VARCHAR, "
+    "cohort VARCHAR, since_ns BIGINT, until_ns BIGINT, runs BIGINT, created_ns BIGINT, "
+    "features VARCHAR, PRIMARY KEY (project, name))"
+)
+_BASELINE_COLUMNS: Final = "project, name, agent, cohort, since_ns, until_ns, runs, created_ns"
+_NUMBER_TYPES: Final = ("BIGINT", "UBIGINT", "DOUBLE")
+_PICKED: Final = "drift_picked"
+MAX_FEATURES: Final = 1000
+"""Most input features read (the most common ones)."""
+
+
+def _run_filter_sql(where: RunFilter) -> tuple[str, list[Any]]:
+    clauses = ["project = ?", "complete"]
+    params: list[Any] = [where.project]
+    for column in ("agent", "version", "environment", "status"):
+        value = getattr(where, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if where.since_ns is not None:
+        clauses.append("start_ns >= ?")
+        params.append(where.since_ns)
+    if where.until_ns is not None:
+        clauses.append("start_ns < ?")
+        params.append(where.until_ns)
+    return " AND ".join(clauses), params
+
+
+def _pointer(key: str) -> str:
+    """The JSON pointer of a top-level key (any characters allowed)."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _columns(table: pa.Table, keys: Sequence[str], runs: int) -> dict[str, Any]:
+    """One column per feature from the `n<i>` (number) and `t<i>` (text) pairs of `table`."""
+    order = np.argsort(table["pos"].to_numpy(), kind="stable")
+    table = table.take(pa.array(order))
+    prefix = len(semconv.INPUT_PREFIX)
+    columns: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        number, text = table[f"n{i}"], table[f"t{i}"]
+        if number.null_count == text.null_count:
+            columns[key[prefix:]] = number.to_numpy(zero_copy_only=False).astype(np.float64)
+        else:
+            labels = np.empty(runs, dtype=object)
+            labels[:] = text.to_pylist()
+            columns[key[prefix:]] = labels
+    return dict(sorted(columns.items()))
+
+
+def _baseline(row: Sequence[Any], features: str | None) -> StoredBaseline:
+    project, name, agent, cohort, since_ns, until_ns, runs, created_ns = row
+    return StoredBaseline(
+        project=project,
+        name=name,
+        agent=agent,
+        cohort=cohort,
+        runs=int(runs),
+        created_ns=int(created_ns),
+        features=json.loads(features) if features else {},
+        since_ns=since_ns,
+        until_ns=until_ns,
+    )
+
+
+class DriftQueries:
+    """Mixed into `DuckDBStore`: the drift capability's tables and queries."""
+
+    _con: duckdb.DuckDBPyConnection
+    _write_lock: threading.Lock
+
+    if TYPE_CHECKING:
+
+        def _reader(self) -> duckdb.DuckDBPyConnection: ...
+
+    def _create_drift_tables(self) -> None:
+        self._con.execute(_BASELINES_SQL).fetchall()
+
+    def input_features(self, where: RunFilter, limit: int) -> InputFeatures:
+        """See `Store.input_features`."""
+        con = self._reader()
+        clauses, params = _run_filter_sql(where)
+        picked = con.sql(
+            f"SELECT trace_id, span_id, start_ns, version FROM runs WHERE {clauses} "
+            "ORDER BY start_ns DESC, trace_id DESC, span_id DESC LIMIT ?",
+            params=[*params, limit],
+        ).to_arrow_table()
+        runs = picked.num_rows
+        if not runs:
+            return InputFeatures([], [], [], [], {})
+        picked = picked.append_column("pos", pa.array(np.arange(runs, dtype=np.int64)))
+        start = picked["start_ns"].to_numpy()
+        # A complete run starts when its run span does: the range lets DuckDB skip row groups.
+        attributes = (
+            f"FROM {_PICKED} p JOIN spans s ON s.project = ? AND s.trace_id = p.trace_id "
+            "AND s.span_id = p.span_id AND s.start_ns = p.start_ns "
+            "WHERE s.start_ns BETWEEN ? AND ?"
+        )
+        near = [where.project, int(start.min()), int(start.max())]
+        con.register(_PICKED, picked)
+        try:
+            keys = [
+                key
+                for (key,) in con.execute(
+                    "SELECT key FROM (SELECT unnest(json_keys(s.attributes)) AS key "
+                    f"{attributes}) WHERE starts_with(key, ?) "
+                    "GROUP BY key ORDER BY count(*) DESC, key LIMIT ?",
+                    [*near, semconv.INPUT_PREFIX, MAX_FEATURES],
+                ).fetchall()
+            ]
+            pairs = ", ".join(
+                f"CASE WHEN json_type(v[{i + 1}]) IN {_NUMBER_TYPES} "
+                f"THEN CAST(v[{i + 1}] AS DOUBLE) END AS n{i}, v[{i + 1}] ->> '$' AS t{i}"
+                for i in range(len(keys))
+            )
+            values = con.sql(
+                f"SELECT pos{', ' if keys else ''}{pairs} FROM (SELECT p.pos, "
+                f"json_extract(s.attributes, ?::VARCHAR[]) AS v {attributes})",
+                params=[[_pointer(key) for key in keys], *near],
+            ).to_arrow_table()
+        finally:
+            con.unregister(_PICKED)
+        return InputFeatures(
+            trace_ids=picked["trace_id"].to_pylist(),
+            span_ids=picked["span_id"].to_pylist(),
+            start_ns=start.tolist(),
+            versions=picked["version"].to_pylist(),
+            features=_columns(values, keys, runs) if keys else {},
+        )
+
+    def create_baseline(self, baseline: StoredBaseline) -> bool:
+        """See `Store.create_baseline`."""
+        features = json.dumps(baseline.features, separators=(",", ":"))
+        with self._write_lock:
+            taken = self._con.execute(
+                "SELECT count(*) FROM baselines WHERE project = ? AND name = ?",
+                [baseline.project, baseline.name],
+            ).fetchall()
+            if taken[0][0]:
+                return False
+            self._con.execute(
+                f"INSERT INTO baselines ({_BASELINE_COLUMNS}, features) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    baseline.project,
+                    baseline.name,
+                    baseline.agent,
+                    baseline.cohort,
+                    baseline.since_ns,
+                    baseline.until_ns,
+                    baseline.runs,
+                    baseline.created_ns,
+                    features,
+                ],
+            ).fetchall()
+        return True
+
+    def list_baselines(self, project: str, agent: str | None = None) -> list[StoredBaseline]:
+        """See `Store.list_baselines`."""
+        sql = f"SELECT {_BASELINE_COLUMNS} FROM baselines WHERE project = ?"
+        params: list[Any] = [project]
+        if agent is not None:
+            sql += " AND agent = ?"
+            params.append(agent)
+        rows = self._reader().execute(sql + " ORDER BY agent, name", params).fetchall()
+        return [_baseline(row, None) for row in rows]
+
+    def get_baseline(self, project: str, name: str) -> StoredBaseline | None:
+        """See `Store.get_baseline`."""
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT {_BASELINE_COLUMNS}, features FROM baselines "
+                "WHERE project = ? AND name = ?",
+                [project, name],
+            )
+            .fetchall()
+        )
+        return _baseline(rows[0][:-1], rows[0][-1]) if rows else None
