@@ -1,9 +1,9 @@
 """The demo's agents: ordinary document-processing code, instrumented with the firstwatch SDK.
 
 - `contract-extractor` classifies a contract, extracts its fields with a language model,
-  normalises the date and amount, looks the counterparty up in a company registry, and adds the
-  contract to the customer's CRM record (read, modify, write: no lock).
-- `invoice-agent` does the same for invoices, adding them to the same CRM records.
+  normalises the date and amount, loads the customer's CRM record, looks the counterparty up in a
+  company registry, and saves the record with the contract added (read, modify, write: no lock).
+- `invoice-agent` does the same for invoices, on the same CRM records.
 - `nda-screener` checks NDAs against the legal team's policy, on its own model key; it behaves
   the same in staging and production, a control for false alarms.
 
@@ -121,22 +121,24 @@ class Agent:
             response.raise_for_status()
             return str(response.json()["registry_id"])
 
-    def add_to_account(
-        self, parent: Scope, account: str, update: Callable[[dict[str, Any]], None]
-    ) -> int:
-        """Read the CRM record, change it, write it back: no lock, as most integrations do."""
-        key = f"crm:{account}"
-        url = f"/crm/v1/accounts/{account}"
-        timeout = self.services.crm_timeout
-        with parent.resource(key, "read"):
-            response = self.client.get(url, timeout=timeout)
+    def load_account(self, parent: Scope, account: str) -> dict[str, Any]:
+        """The customer's CRM record, read to be changed and saved later (no lock taken)."""
+        with parent.resource(f"crm:{account}", "read"):
+            response = self.client.get(
+                f"/crm/v1/accounts/{account}", timeout=self.services.crm_timeout
+            )
             response.raise_for_status()
             record: dict[str, Any] = response.json()
-        update(record)
-        with parent.resource(key, "write"):
-            response = self.client.put(url, json=record, timeout=timeout)
+            return record
+
+    def save_account(self, parent: Scope, account: str, record: dict[str, Any]) -> int:
+        """Write the whole record back, as most CRM integrations do: the last write wins."""
+        with parent.resource(f"crm:{account}", "write"):
+            response = self.client.put(
+                f"/crm/v1/accounts/{account}", json=record, timeout=self.services.crm_timeout
+            )
             response.raise_for_status()
-        return int(response.json()["version"])
+            return int(response.json()["version"])
 
 
 class ContractExtractor(Agent):
@@ -151,6 +153,7 @@ class ContractExtractor(Agent):
     def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
         """Process one contract as one run (see `Agent.process`)."""
         data = document.read_bytes()
+        crm = {semconv.DEPENDENCY: CRM}
         with firstwatch.run(
             self.name, version=self.version, input=document, filename=document.name
         ) as run:
@@ -172,17 +175,16 @@ class ContractExtractor(Agent):
                 effective = dt.date.fromisoformat(fields["date"])
                 amount = Decimal(fields["amount"])
                 step.output(effective_date=effective.isoformat(), amount=f"{amount:.2f}")
+            with run.step("load_account", attributes=crm) as step:
+                account = self.load_account(step, fields["account"])
             with run.step("lookup_counterparty") as step:
                 registry_id = self.lookup_company(step, fields["party_b"])
                 step.output(registry_id=registry_id)
-            with run.step("update_crm", attributes={semconv.DEPENDENCY: CRM}) as step:
-
-                def add_contract(record: dict[str, Any]) -> None:
-                    record["contracts"].append(fields["reference"])
-                    record["value"] = str(Decimal(record["value"]) + amount)
-
-                version = self.add_to_account(step, fields["account"], add_contract)
-                step.output(crm_version=version)
+            with run.step("save_account", attributes=crm) as step:
+                account["contracts"].append(fields["reference"])
+                account["value"] = str(Decimal(account["value"]) + amount)
+                account.setdefault("registry", {})[fields["party_b"]] = registry_id
+                step.output(crm_version=self.save_account(step, fields["account"], account))
             result = {
                 "party_a": fields["party_a"],
                 "party_b": fields["party_b"],
@@ -213,6 +215,7 @@ class InvoiceAgent(Agent):
     def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
         """Process one invoice as one run (see `Agent.process`)."""
         data = document.read_bytes()
+        crm = {semconv.DEPENDENCY: CRM}
         with firstwatch.run(
             self.name, version=self.version, input=document, filename=document.name
         ) as run:
@@ -233,14 +236,15 @@ class InvoiceAgent(Agent):
                 invoice_date = dt.date.fromisoformat(fields["date"])
                 total = Decimal(fields["amount"])
                 step.output(invoice_date=invoice_date.isoformat(), total=f"{total:.2f}")
+            with run.step("load_account", attributes=crm) as step:
+                account = self.load_account(step, fields["account"])
             with run.step("lookup_vendor") as step:
-                step.output(vendor_id=self.lookup_company(step, fields["party_a"]))
-            with run.step("update_crm", attributes={semconv.DEPENDENCY: CRM}) as step:
-
-                def add_invoice(record: dict[str, Any]) -> None:
-                    record["invoices"].append(fields["reference"])
-
-                step.output(crm_version=self.add_to_account(step, fields["account"], add_invoice))
+                vendor_id = self.lookup_company(step, fields["party_a"])
+                step.output(vendor_id=vendor_id)
+            with run.step("save_account", attributes=crm) as step:
+                account["invoices"].append(fields["reference"])
+                account.setdefault("registry", {})[fields["party_a"]] = vendor_id
+                step.output(crm_version=self.save_account(step, fields["account"], account))
             result = {
                 "invoice_number": fields["reference"],
                 "vendor": fields["party_a"],

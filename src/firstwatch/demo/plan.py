@@ -240,7 +240,7 @@ def make_plan(
     arrivals = max(4 * SECOND, round(total_peak / PEAK_ARRIVALS_PER_S * SECOND))
     peak_end = peak_start + arrivals
     avoid = (peak_start - 10 * MINUTE, peak_end + 20 * MINUTE)
-    peak_accounts = max(2, total_peak // 40)
+    peak_accounts = max(3, total_peak // 20)
     jobs: list[Job] = []
 
     def add(

@@ -33,6 +33,7 @@ from firstwatch.demo.serverproc import ServerError, ServerProcess
 from firstwatch.demo.summary import server_counts, summary_table
 from firstwatch.demo.timewarp import Timeline
 from firstwatch.demo.world import REGISTRY_TIMEOUT_S, World
+from firstwatch.profiling import profile_input
 
 STORE_NAME = "demo.duckdb"
 FLUSH_TIMEOUT_S = 120.0
@@ -93,6 +94,11 @@ def _generate(plan: Plan, directory: Path, world: World, progress: Progress) -> 
         job.document = documents.write(job.spec, folder, job.seed)
         world.add_documents({job.document.digest: job.document})
         progress.advance(task)
+    # Load the profilers' language model now, not inside the first run (where it would last
+    # seconds of simulated time).
+    first = plan.jobs[0].document
+    if first is not None:
+        profile_input(first.path, filename=first.path.name)
 
 
 def _replay(
@@ -187,6 +193,7 @@ def run_demo(options: DemoOptions, console: Console) -> int:
         return 1
     server = ServerProcess(store, store_dir / "server.log")
     api: FakeApi | None = None
+    serving = False
     try:
         with _sigterm_interrupts():
             server.start()
@@ -252,13 +259,14 @@ def run_demo(options: DemoOptions, console: Console) -> int:
             if options.exit_after_summary:
                 return 0
             console.print("Serving until Ctrl-C.")
+            serving = True
             while server.running:
                 time.sleep(0.5)
             console.print(f"[red]the server stopped:[/red]\n{server.output()[-2000:]}")
             return 1
     except KeyboardInterrupt:
         console.print("Stopping.")
-        return 130
+        return 0 if serving else 130
     except (DemoError, ServerError) as exc:
         console.print(f"[red]firstwatch demo: {exc}[/red]")
         return 1

@@ -267,8 +267,9 @@ class World:
     # -- the CRM ---------------------------------------------------------------------------------
 
     def crm_latency(self) -> float:
-        """Simulated seconds one CRM call takes."""
-        return _lognormal(self._rng, 0.06, 0.3)
+        """Simulated seconds one CRM call takes: slower while the peak lasts."""
+        busy = self.busy_window[0] <= self.timeline.now() <= self.busy_window[1]
+        return _lognormal(self._rng, 0.15 if busy else 0.06, 0.3)
 
     def crm_get(self, account: str, trace_id: str) -> dict[str, Any]:
         """An account record as it is now."""
