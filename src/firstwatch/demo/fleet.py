@@ -26,11 +26,19 @@ import httpx
 
 import firstwatch
 from firstwatch import semconv
-from firstwatch.demo.world import DOCS_KEY, LARGE_MODEL, LEGAL_KEY, SMALL_MODEL
+from firstwatch.demo.world import (
+    DOCS_KEY,
+    LARGE_MODEL,
+    LEGAL_KEY,
+    REGISTRY_TIMEOUT_S,
+    SMALL_MODEL,
+)
 
 RunHook = Callable[[firstwatch.Run], None]
 Scope = firstwatch.Run | firstwatch.Step
 MAX_ATTEMPTS: Final = 12
+MODEL_TIMEOUT_S: Final = 60.0
+CRM_TIMEOUT_S: Final = 30.0
 KNOWN_CURRENCIES: Final = frozenset({"USD", "EUR", "GBP", "RUB", "CNY", "JPY", "CHF"})
 APPROVED_LAWS: Final = frozenset({"New York", "Delaware", "England and Wales", "California"})
 LLM: Final = "llm-api"
@@ -40,12 +48,13 @@ CRM: Final = "crm"
 
 @dataclass(frozen=True)
 class Services:
-    """Where the agents' services are, and how long they wait for them (real seconds)."""
+    """Where the agents' services are, and how long the agents wait for them.
+
+    `patience` turns a wait in simulated seconds into the real seconds to wait now.
+    """
 
     base_url: str
-    model_timeout: float
-    registry_timeout: float
-    crm_timeout: float
+    patience: Callable[[float], float]
 
 
 class Agent:
@@ -63,7 +72,6 @@ class Agent:
         self.client = httpx.Client(
             base_url=services.base_url,
             headers={"Authorization": f"Bearer {self.key}"},
-            timeout=services.model_timeout,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=512),
         )
 
@@ -93,7 +101,11 @@ class Agent:
         payload = {"model": self.model, "document": base64.b64encode(document).decode()}
         with parent.step(f"{task} {self.model}", kind="llm", attributes=attributes) as call:
             for attempt in range(1, MAX_ATTEMPTS + 1):
-                response = self.client.post(f"/llm/v1/{task}", json=payload)
+                response = self.client.post(
+                    f"/llm/v1/{task}",
+                    json=payload,
+                    timeout=self.services.patience(MODEL_TIMEOUT_S),
+                )
                 if response.status_code == 429 and attempt < MAX_ATTEMPTS:
                     time.sleep(float(response.headers.get("Retry-After", "1")))
                     continue
@@ -116,7 +128,7 @@ class Agent:
             response = self.client.get(
                 "/registry/v1/companies",
                 params={"name": name},
-                timeout=self.services.registry_timeout,
+                timeout=self.services.patience(REGISTRY_TIMEOUT_S),
             )
             response.raise_for_status()
             return str(response.json()["registry_id"])
@@ -125,7 +137,7 @@ class Agent:
         """The customer's CRM record, read to be changed and saved later (no lock taken)."""
         with parent.resource(f"crm:{account}", "read"):
             response = self.client.get(
-                f"/crm/v1/accounts/{account}", timeout=self.services.crm_timeout
+                f"/crm/v1/accounts/{account}", timeout=self.services.patience(CRM_TIMEOUT_S)
             )
             response.raise_for_status()
             record: dict[str, Any] = response.json()
@@ -135,7 +147,9 @@ class Agent:
         """Write the whole record back, as most CRM integrations do: the last write wins."""
         with parent.resource(f"crm:{account}", "write"):
             response = self.client.put(
-                f"/crm/v1/accounts/{account}", json=record, timeout=self.services.crm_timeout
+                f"/crm/v1/accounts/{account}",
+                json=record,
+                timeout=self.services.patience(CRM_TIMEOUT_S),
             )
             response.raise_for_status()
             return int(response.json()["version"])

@@ -1,13 +1,14 @@
 """What the demo replays: every run's agent, environment, simulated start and input document.
 
-The simulated history ends at the moment the replay starts. Staging is a working day, eight
-hours before production opens: each agent's clean English documents one after another. Production
-is the last 48 hours: users upload a few documents at a time, mostly in business hours, with the
-inputs real users send; twenty hours ago a customer's month-end batch arrives all at once and
-pushes about two hundred runs into flight together.
+Staging is six hours, two days and eight hours ago: each agent's clean English documents one
+after another. Production is the last 48 hours: users upload a few documents at a time, mostly in
+business hours, with the inputs real users send; twenty hours ago a customer's month-end batch
+arrives all at once and pushes about two hundred runs into flight together. Each agent's last
+run is planned at the very end.
 
 The runner replays the plan in waves (runs close together in simulated time): fast through quiet
-hours, at `peak_rate` through the peak, jumping over the gaps while nothing is in flight.
+hours, at `peak_rate` through the peak, jumping over the gaps while nothing is in flight; the last
+wave is live, at the real present, so the simulated history ends now.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ STAGING_HOURS: Final = (56, 50)  # staging runs from 56 to 50 hours before the e
 PEAK_HOURS_AGO: Final = 20
 PEAK_ARRIVALS_PER_S: Final = 36.0
 WAVE_GAP: Final = 30 * SECOND
+LIVE_TAIL: Final = 2 * MINUTE  # each agent's last run is planned this close to the end: live
 QUIET_RATE: Final = 40.0  # simulated seconds per real second, at speed 1
 PEAK_RATE: Final = 1.0
 
@@ -89,11 +91,15 @@ class Job:
 
 @dataclass(frozen=True)
 class Wave:
-    """Runs close together in simulated time, replayed at one rate."""
+    """Runs close together in simulated time, replayed at one rate.
+
+    A live wave is replayed at the real present, in real time: the history ends now.
+    """
 
     environment: str
     rate: float
     jobs: tuple[Job, ...]
+    live: bool = False
 
     @property
     def start_ns(self) -> int:
@@ -131,7 +137,9 @@ class Plan:
             else:
                 waves.append([job])
         return [
-            Wave(
+            Wave(environment, 1.0, tuple(jobs), live=True)
+            if jobs[0].sim_start_ns >= self.history_end_ns - LIVE_TAIL
+            else Wave(
                 environment,
                 self.peak_rate if any(j.peak for j in jobs) else self.quiet_rate,
                 tuple(jobs),
@@ -269,6 +277,10 @@ def make_plan(
             account = f"ACCT-{900 + rng.randrange(peak_accounts)}"
             add(agent, PRODUCTION, start, kind, language, account, True)
         quiet = kinds[in_peak:]
+        if quiet:
+            kind, language = quiet.pop()
+            start = history_end_ns - LIVE_TAIL + round(rng.uniform(0.0, 3.0) * SECOND)
+            add(agent, PRODUCTION, start, kind, language, f"ACCT-{rng.randint(1, 60):03d}", False)
         while quiet:
             size = min(len(quiet), rng.choice((1, 2, 3, 3, 4, 4, 5, 6)))
             start = _quiet_time(

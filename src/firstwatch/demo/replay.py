@@ -1,7 +1,8 @@
 """Replay waves of jobs on the timeline: each run on its own thread, at its simulated start.
 
 Between waves, once nothing is in flight, the timeline jumps to the next wave's start, so no run
-ever spans a jump and every duration is real time times the wave's rate.
+ever spans a jump and every duration is real time times the wave's rate. Runs keep their spacing
+within a wave even when it starts late.
 """
 
 from __future__ import annotations
@@ -48,11 +49,14 @@ class Replayer:
         """Replay every wave in order; returns when the last run has finished."""
         for wave in waves:
             self.wait_idle()
-            self.timeline.jump(wave.start_ns, wave.rate)
+            # A live wave starts at the real present (the simulation is always behind it).
+            start = time.time_ns() if wave.live else wave.start_ns
+            segment = self.timeline.jump(start, wave.rate)
             if on_wave is not None:
                 on_wave(wave)
             for job in wave.jobs:
-                delay = (self.timeline.real_ns_of(job.sim_start_ns) - time.time_ns()) / 1e9
+                offset = (job.sim_start_ns - wave.start_ns) / wave.rate
+                delay = (segment.real_ns + offset - time.time_ns()) / 1e9
                 if delay > 0:
                     time.sleep(delay)
                 self._launch(job)

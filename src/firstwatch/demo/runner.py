@@ -32,7 +32,7 @@ from firstwatch.demo.replay import Replayer
 from firstwatch.demo.serverproc import ServerError, ServerProcess
 from firstwatch.demo.summary import server_counts, summary_table
 from firstwatch.demo.timewarp import Timeline
-from firstwatch.demo.world import REGISTRY_TIMEOUT_S, World
+from firstwatch.demo.world import World
 from firstwatch.profiling import profile_input
 
 STORE_NAME = "demo.duckdb"
@@ -117,8 +117,8 @@ def _replay(
     fleet: dict[str, Agent] = {cls.name: cls(services) for cls in AGENTS}
 
     def on_wave(wave: Wave) -> None:
-        label = "peak" if wave.rate == plan.peak_rate and wave.rate != plan.quiet_rate else ""
-        progress.update(task, description=f"{environment}  {_sim_time(wave.start_ns)} {label}")
+        label = "live" if wave.live else "peak" if any(j.peak for j in wave.jobs) else ""
+        progress.update(task, description=f"{environment}  {_sim_time(timeline.now())} {label}")
 
     try:
         Replayer(timeline, fleet, lambda job: progress.advance(task)).replay(
@@ -224,14 +224,17 @@ def run_demo(options: DemoOptions, console: Console) -> int:
                 _generate(plan, store_dir / "documents", world, progress)
                 server_url = server.wait_ready()
                 api.start()
-                services = Services(
-                    base_url=api.url,
-                    model_timeout=60.0 / plan.peak_rate,
-                    registry_timeout=REGISTRY_TIMEOUT_S / plan.peak_rate,
-                    crm_timeout=30.0 / plan.peak_rate,
-                )
+                # Agents wait as long in simulated time at the peak and live; never less in
+                # real time than at the peak (a quiet hour's hiccup is no timeout).
+                peak_rate = plan.peak_rate
+
+                def patience(sim_seconds: float) -> float:
+                    return sim_seconds / min(timeline.rate(), peak_rate)
+
+                services = Services(base_url=api.url, patience=patience)
                 for environment in ENVIRONMENTS:
                     _replay(environment, plan, timeline, services, server_url, progress)
+                history_end = timeline.now()
                 with httpx.Client(base_url=server_url, timeout=30) as client:
                     runs = _truth(plan, world)
                     stored = _flush(client, len(runs), progress)
@@ -240,7 +243,7 @@ def run_demo(options: DemoOptions, console: Console) -> int:
                 runs,
                 {
                     "history_start": truth.iso_time(min(j.sim_start_ns for j in plan.jobs)),
-                    "history_end": truth.iso_time(plan.history_end_ns),
+                    "history_end": truth.iso_time(history_end),
                     "production_start": truth.iso_time(plan.production_start_ns),
                     "peak_start": truth.iso_time(plan.peak_start_ns),
                     "peak_end": truth.iso_time(plan.peak_end_ns),

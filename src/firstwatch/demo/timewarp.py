@@ -65,15 +65,13 @@ class Timeline:
         """Real seconds that last `sim_seconds` at the current rate."""
         return sim_seconds / self.rate()
 
-    def real_ns_of(self, sim_ns: int) -> int:
-        """The real time at which the current segment reaches `sim_ns` (its inverse)."""
-        segment = self._segments[-1]
-        return segment.real_ns + round((sim_ns - segment.sim_ns) / segment.rate)
-
-    def jump(self, sim_ns: int, rate: float) -> None:
+    def jump(self, sim_ns: int, rate: float) -> Segment:
         """From now on, run at `rate` from `sim_ns`, or from now's simulated time if later.
 
         Time never goes back: a `sim_ns` in the simulated past only changes the rate.
+
+        Returns:
+            The new segment.
         """
         if rate <= 0:
             raise ValueError(f"rate must be > 0, not {rate}")
@@ -82,3 +80,4 @@ class Timeline:
             segment = Segment(real, max(sim_ns, self(real)), float(rate))
             self._segments.append(segment)
             self._starts.append(real)
+        return segment
