@@ -124,11 +124,11 @@ def _replay(
         Replayer(timeline, fleet, lambda job: progress.advance(task)).replay(
             plan.waves(environment), on_wave
         )
-        progress.update(task, description=environment)
     finally:
         for agent in fleet.values():
             agent.close()
-        firstwatch.shutdown(timeout=60)
+    progress.update(task, description=environment)
+    firstwatch.shutdown(timeout=60)
 
 
 def _stored_runs(client: httpx.Client) -> list[dict[str, Any]]:
