@@ -13,6 +13,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,19 +139,27 @@ def _stored_runs(client: httpx.Client) -> list[dict[str, Any]]:
     return rows
 
 
-def _flush(client: httpx.Client, expected: int, progress: Progress) -> list[dict[str, Any]]:
-    """Wait until the server has stored `expected` runs (bounded); returns its agent counts."""
-    task = progress.add_task("flush (runs stored)", total=expected)
+def _flush(
+    client: httpx.Client, expected: dict[tuple[str, str], int], progress: Progress
+) -> list[dict[str, Any]]:
+    """Wait (bounded) until the server has every run of each agent and environment, complete.
+
+    Returns:
+        The server's last `/api/v1/agents` rows.
+    """
+    task = progress.add_task("flush (runs stored)", total=sum(expected.values()))
     deadline = time.monotonic() + FLUSH_TIMEOUT_S
-    rows = _stored_runs(client)
-    while time.monotonic() < deadline:
-        stored = sum(int(r["runs"]) for r in rows)
-        progress.update(task, completed=min(stored, expected))
-        if stored >= expected:
-            break
-        time.sleep(0.25)
+    while True:
         rows = _stored_runs(client)
-    return rows
+        stored = server_counts(rows)
+        done = sum(min(stored.get(key, (0, 0))[0], n) for key, n in expected.items())
+        progress.update(task, completed=done)
+        incomplete = sum(int(r.get("incomplete") or 0) for r in rows)
+        if done == sum(expected.values()) and not incomplete:
+            return rows
+        if time.monotonic() > deadline:
+            return rows
+        time.sleep(0.25)
 
 
 def _truth(plan: Plan, world: World) -> list[truth.RunTruth]:
@@ -237,7 +246,8 @@ def run_demo(options: DemoOptions, console: Console) -> int:
                 history_end = timeline.now()
                 with httpx.Client(base_url=server_url, timeout=30) as client:
                     runs = _truth(plan, world)
-                    stored = _flush(client, len(runs), progress)
+                    expected = Counter((r.agent, r.environment) for r in runs)
+                    stored = _flush(client, expected, progress)
             summary = truth.write_truth(
                 store_dir / truth.FILENAME,
                 runs,
