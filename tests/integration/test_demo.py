@@ -254,3 +254,55 @@ def test_the_control_agent_is_untouched(demo: Demo) -> None:
     for run in demo.runs:
         if run["agent"] == "nda-screener":
             assert run["status"] == "ok" and not run["retried"] and not run["slow"], run
+
+
+# Input drift needs at least 50 runs on each side (`drift_min_runs`): a demo of its own, larger
+# than the one above, whose staging has exactly that many.
+DRIFT_DEMO_ARGS = ("--runs", "100", "--staging-runs", "50", "--speed", "40", "--seed", "11")
+
+
+@pytest.fixture(scope="module")
+def drift_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    store_dir = tmp_path_factory.mktemp("drift-demo")
+    command = [sys.executable, "-m", "firstwatch", "demo", "--exit", *DRIFT_DEMO_ARGS]
+    finished = subprocess.run(
+        [*command, "--store-dir", str(store_dir)],
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT_S,
+        check=False,
+    )
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 0, output
+    runs, summary = read_truth(store_dir / FILENAME)
+    server = start_server(tmp_path_factory.mktemp("drift-serve"), store=store_dir / "demo.duckdb")
+    try:
+        with server.client() as api:
+            yield Demo(store_dir, output, runs, summary, server, api)
+    finally:
+        server.stop()
+
+
+def test_messy_inputs_drift_and_the_control_agent_does_not(drift_demo: Demo) -> None:
+    demo = drift_demo
+    kinds = {r["trace_id"]: r["input_kind"] for r in demo.runs}
+
+    extractor = demo.api.get("/api/v1/drift", params={"agent": "contract-extractor"}).json()
+    assert extractor["verdict"] == "major", demo.output
+    assert extractor["baseline"]["source"] == "default"
+    assert extractor["baseline"]["cohort"].startswith("env=staging,version=")
+    assert extractor["baseline"]["runs"] == 50
+    majors = [f for f in extractor["features"] if f["severity"] == "major"]
+    assert majors and all(f["feature"].startswith(("text.", "doc.")) for f in majors)
+    novel = demo.api.get(
+        "/api/v1/drift/novel-runs", params={"agent": "contract-extractor", "limit": 20}
+    ).json()["runs"]
+    assert len(novel) == 20
+    assert all(kinds[r["trace_id"]] != "clean" for r in novel), [
+        (r["novelty"], kinds[r["trace_id"]]) for r in novel
+    ]
+
+    control = demo.api.get("/api/v1/drift", params={"agent": "nda-screener"}).json()
+    assert control["verdict"] == "none", control["reason"]
+    assert control["baseline"]["runs"] == 50 and control["window"]["runs"] == 100
+    assert all(f["severity"] == "none" for f in control["features"])

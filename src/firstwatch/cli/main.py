@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firstwatch.cli.client import Client
+from firstwatch.cli.drift_cmd import baseline_app, drift
 
 app = typer.Typer(
     name="firstwatch",
@@ -21,6 +22,8 @@ keys_app = typer.Typer(help="Manage API keys (needs an admin key, or none on loo
 db_app = typer.Typer(help="Work on the store directly (the server must not be running).")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(baseline_app, name="baseline")
+app.command()(drift)
 
 out = Console()
 

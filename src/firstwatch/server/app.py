@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 import firstwatch
 from firstwatch.server import otlp_http
-from firstwatch.server.api import agents, health, keys, runs
+from firstwatch.server.api import agents, drift, health, keys, runs
 from firstwatch.server.state import AppState
 
 
@@ -26,4 +26,5 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(agents.router)
     app.include_router(runs.router)
     app.include_router(keys.router)
+    app.include_router(drift.router)
     return app
