@@ -30,7 +30,7 @@ out = Console()
 ServerOpt = Annotated[
     str | None,
     typer.Option(
-        "--server", envvar="FIRSTWATCH_SERVER", help="Server URL [default: http://127.0.0.1:4318]."
+        "--server", envvar="FIRSTWATCH_SERVER", help="Server URL (default http://127.0.0.1:4318)."
     ),
 ]
 KeyOpt = Annotated[
@@ -46,13 +46,13 @@ def serve(
         str | None,
         typer.Option(help="Store URL: path.duckdb, duckdb:///rel.duckdb, duckdb:////abs.duckdb."),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[
         int | None,
-        typer.Option("--port", help="OTLP/HTTP, API and dashboard port [default: 4318]."),
+        typer.Option("--port", help="OTLP/HTTP, API and dashboard port (default 4318)."),
     ] = None,
     grpc_port: Annotated[
-        int | None, typer.Option(help="OTLP/gRPC port; -1 disables [default: 4317].")
+        int | None, typer.Option(help="OTLP/gRPC port; -1 disables (default 4317).")
     ] = None,
     require_keys: Annotated[
         bool | None,
