@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import firstwatch
-from firstwatch.server import otlp_http
+from firstwatch.server import otlp_http, pages
 from firstwatch.server.api import agents, drift, health, keys, runs
 from firstwatch.server.state import AppState
 
@@ -23,6 +23,7 @@ def create_app(state: AppState) -> FastAPI:
     app.state.firstwatch = state
     app.include_router(otlp_http.router)
     app.include_router(health.router)
+    app.include_router(pages.router)
     app.include_router(agents.router)
     app.include_router(runs.router)
     app.include_router(keys.router)
