@@ -112,7 +112,9 @@ class BaselineUsed(BaseModel):
     description: str
     runs: int
     created: str | None = Field(description="When a named baseline was frozen.")
-    limited: bool = Field(description=f"More runs matched than the {RUN_LIMIT} newest read.")
+    limited: bool = Field(
+        description=f"The newest {RUN_LIMIT} runs were read: older ones may be left out."
+    )
 
 
 class Window(BaseModel):
@@ -124,7 +126,9 @@ class Window(BaseModel):
     since: str | None
     until: str | None
     runs: int
-    limited: bool = Field(description=f"More runs matched than the {RUN_LIMIT} newest read.")
+    limited: bool = Field(
+        description=f"The newest {RUN_LIMIT} runs were read: older ones may be left out."
+    )
 
 
 class DriftReport(BaseModel):
