@@ -319,7 +319,7 @@ def _cohort_reference(store: Store, project: str, agent: str, text: str) -> _Ref
             name=None,
             agent=agent,
             cohort=str(cohort),
-            description=f"{cohort or 'all runs'} of {agent}, computed now",
+            description=f"{str(cohort) or 'all runs'} of {agent}, computed now",
             runs=features.runs,
             created=None,
             limited=features.runs >= RUN_LIMIT,
