@@ -20,13 +20,16 @@ class Client:
     def __init__(self, server: str | None, key: str | None, timeout_s: float = 30.0) -> None:
         self.server = (server or os.environ.get("FIRSTWATCH_SERVER") or DEFAULT_SERVER).rstrip("/")
         api_key = key or os.environ.get("FIRSTWATCH_API_KEY")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout_s)
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout_s = timeout_s
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and return the decoded JSON body."""
         try:
-            response = self._http.request(method, path, **kwargs)
+            with httpx.Client(
+                base_url=self.server, headers=self._headers, timeout=self._timeout_s
+            ) as http:
+                response = http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             err.print(
                 f"[red]cannot reach firstwatch at {self.server}[/red]: {exc}. "
