@@ -3,11 +3,12 @@
 A registry in the manner of Evidently's stattests: each entry has a name, the kinds of feature it
 applies to, a function over one feature seen from both sides (`Sides`) and a default threshold.
 The building blocks are public too: PSI, Jensen–Shannon distance, the two-sample
-Kolmogorov–Smirnov test, Pearson's χ² test of homogeneity and Holm's correction.
+Kolmogorov–Smirnov test, Pearson's χ² test of homogeneity, the test of the share of novel
+categories (with the binomial tail it is built on) and Holm's correction.
 
 Everything here runs on numpy and the standard library; the unit tests hold each number against
-scipy (`ks_2samp`, `jensenshannon`, `chi2_contingency`, `chi2.sf`), which stays a development
-dependency.
+scipy (`ks_2samp`, `jensenshannon`, `chi2_contingency`, `chi2.sf`, `binomtest`, `hypergeom`),
+which stays a development dependency.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "KS_EXACT_LIMIT",
+    "NOVEL_NEGLIGIBLE",
     "PSI_FLOOR",
     "STAT_TESTS",
     "ChiSquare",
     "Kind",
+    "NovelShare",
     "Sides",
     "StatResult",
     "StatTest",
+    "binomial_sf",
     "chi2_homogeneity",
     "chi2_sf",
     "holm",
@@ -37,6 +41,7 @@ __all__ = [
     "kolmogorov_sf",
     "ks_pvalue",
     "ks_statistic",
+    "novel_share_test",
     "psi",
     "register_stattest",
     "stattests_for",
@@ -384,6 +389,195 @@ def chi2_homogeneity(
     return ChiSquare(statistic, (1 + exceeded) / (resamples + 1), dof, "permutation")
 
 
+# --- the share of novel categories -------------------------------------------------------------
+
+
+NOVEL_NEGLIGIBLE: Final = 1e-12
+"""Pooled categories whose chance of all falling in the current window adds up to less than this
+are left out of the null distribution; their sum is added to the p-value instead."""
+
+_TRIM: Final = 80.0  # Probabilities more than e⁸⁰ below a distribution's largest are dropped.
+
+
+def _log_binomial_pmf(k: int, trials: int, p: float) -> float:
+    return (
+        math.lgamma(trials + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(trials - k + 1)
+        + k * math.log(p)
+        + (trials - k) * math.log1p(-p)
+    )
+
+
+def _falling_tail(k: int, trials: int, p: float) -> float:
+    """Σ P(X = y) for y ≥ k, where the terms only fall from the first (k > (trials + 1)·p − 1)."""
+    log_first = _log_binomial_pmf(k, trials, p)
+    log_odds = math.log(p) - math.log1p(-p)
+    total, log_at, y, chunk = 0.0, 0.0, k, 256
+    while y <= trials:
+        ys = np.arange(y, min(trials, y + chunk - 1) + 1, dtype=np.float64)
+        steps = np.log((trials - ys[:-1]) / (ys[:-1] + 1)) + log_odds
+        logs = log_at + np.concatenate(([0.0], np.cumsum(steps)))
+        total += float(np.exp(logs).sum())
+        if logs[-1] < -_TRIM or ys[-1] >= trials:
+            break
+        log_at = float(logs[-1] + math.log((trials - ys[-1]) / (ys[-1] + 1)) + log_odds)
+        y, chunk = int(ys[-1]) + 1, chunk * 2
+    if total <= 0:
+        return 0.0
+    return math.exp(log_first + math.log(total))
+
+
+def binomial_sf(k: int, trials: int, p: float) -> float:
+    """Upper tail of the binomial distribution (scipy's one-sided `binomtest`).
+
+    Summed in log space on the side of the mode where the terms fall, starting from the largest
+    term, so that tiny tails keep their relative accuracy.
+
+    Args:
+        k: Successes observed.
+        trials: Number of trials.
+        p: Probability of success of one trial.
+
+    Returns:
+        P(X ≥ k) for X ~ Binomial(trials, p).
+    """
+    if trials < 0 or not 0.0 <= p <= 1.0:
+        raise ValueError("trials must be non-negative and p a probability")
+    if k <= 0:
+        return 1.0
+    if k > trials or p == 0.0:
+        return 0.0
+    if p == 1.0:
+        return 1.0
+    if k > (trials + 1) * p - 1:
+        return min(1.0, _falling_tail(k, trials, p))
+    # P(X ≥ k) = 1 − P(trials − X ≥ trials − k + 1), and that tail falls from its first term.
+    return max(0.0, 1.0 - _falling_tail(trials - k + 1, trials, 1.0 - p))
+
+
+def _binomial_pmf(trials: int, p: float) -> tuple[int, NDArray[np.float64]]:
+    """The binomial probabilities that are not negligible: the first count and the run of them."""
+    if trials == 0 or p <= 0.0:
+        return 0, np.ones(1)
+    if p >= 1.0:
+        return trials, np.ones(1)
+    mode = min(trials, math.floor((trials + 1) * p))
+    width = int(15 * math.sqrt(trials * p * (1 - p))) + 40
+    low, high = max(0, mode - width), min(trials, mode + width)
+    ys = np.arange(low, high, dtype=np.float64)
+    steps = np.log((trials - ys) / (ys + 1)) + (math.log(p) - math.log1p(-p))
+    logs = np.concatenate(([0.0], np.cumsum(steps)))
+    logs += _log_binomial_pmf(mode, trials, p) - logs[mode - low]
+    kept = np.flatnonzero(logs >= logs.max() - _TRIM)
+    return low + int(kept[0]), np.exp(logs[kept[0] : kept[-1] + 1])
+
+
+def _log_all_in_current(t: int, current: int, pooled: int) -> float:
+    """log P(all t runs of a category fall in the current window) = log C(m, t) / C(N, t)."""
+    if t <= 64:
+        j = np.arange(t, dtype=np.float64)
+        return float(np.sum(np.log((current - j) / (pooled - j))))
+    return (
+        math.lgamma(current + 1)
+        - math.lgamma(current - t + 1)
+        - math.lgamma(pooled + 1)
+        + math.lgamma(pooled - t + 1)
+    )
+
+
+@dataclass(frozen=True)
+class NovelShare:
+    """Outcome of the test of the share of current runs in categories the baseline never had.
+
+    Attributes:
+        novel: Current runs in a category the baseline never had.
+        share: `novel` over all current runs.
+        expected_share: The share expected when nothing changed.
+        p_value: P-value of "nothing changed" against "more novel runs than chance gives".
+    """
+
+    novel: int
+    share: float
+    expected_share: float
+    p_value: float
+
+
+def novel_share_test(
+    baseline: ArrayLike,
+    current: ArrayLike,
+    *,
+    baseline_runs: int | None = None,
+    current_runs: int | None = None,
+) -> NovelShare:
+    """Test whether more current runs than chance gives fall in categories the baseline never had.
+
+    When nothing changed, the n baseline and m current runs are exchangeable: the current
+    window is a random m of the N = n + m runs pooled. A category with t runs in the pool is
+    then missing from the baseline (novel) exactly when all t fell in the current window, with
+    probability πₜ = C(m, t) / C(N, t), and the count of novel runs is K = Σₜ t·Yₜ, where Yₜ
+    counts the categories of t pooled runs that came out novel. Taking each Yₜ as
+    Binomial(cₜ, πₜ) over the cₜ such categories (independently: the exact draws are negatively
+    dependent, so this is slightly conservative), the p-value is P(K ≥ k), from the exact
+    distribution of that sum. Categories whose πₜ·cₜ is below `NOVEL_NEGLIGIBLE` are left out
+    and their sum added to the p-value (a union bound).
+
+    This is Good–Turing's reasoning made exact for two samples: when m is small beside n only
+    pooled singletons matter and the expected share is about the pooled singletons over N,
+    the missing mass Good–Turing estimates. Unlike a binomial test against the baseline's own
+    Good–Turing estimate, it stays calibrated when the current window is as large as the
+    baseline or larger, where that estimate's error dominates.
+
+    Args:
+        baseline: Runs of the baseline per category.
+        current: Runs of the current window per category, aligned with `baseline`.
+        baseline_runs: All baseline runs, with those without a category (default: the sum).
+        current_runs: All current runs, with those without a category (default: the sum).
+
+    Returns:
+        The novel runs, their share, the share expected by chance and the p-value.
+    """
+    b = np.asarray(baseline, dtype=np.int64)
+    c = np.asarray(current, dtype=np.int64)
+    if b.shape != c.shape or b.ndim != 1:
+        raise ValueError("baseline and current must be 1-d and aligned")
+    n = int(b.sum()) if baseline_runs is None else baseline_runs
+    m = int(c.sum()) if current_runs is None else current_runs
+    if n < int(b.sum()) or m < int(c.sum()):
+        raise ValueError("runs must be at least the runs counted in categories")
+    novel = int(c[b == 0].sum())
+    share = novel / m if m else 0.0
+    if n == 0 or m == 0:
+        return NovelShare(novel, share, share, 1.0)
+    pooled = n + m
+    totals, categories = np.unique((b + c)[(b + c) > 0], return_counts=True)
+    distribution, offset = np.ones(1), 0
+    expected = slack = 0.0
+    for t, count in zip(totals.tolist(), categories.tolist(), strict=True):
+        if t > m:
+            break
+        pi = math.exp(_log_all_in_current(t, m, pooled))
+        expected += t * count * pi
+        if novel == 0:
+            continue
+        if count * pi < NOVEL_NEGLIGIBLE:
+            slack += count * pi
+            continue
+        first, pmf = _binomial_pmf(count, pi)
+        spread = np.zeros((pmf.size - 1) * t + 1)
+        spread[::t] = pmf
+        distribution = np.convolve(distribution, spread)
+        offset += first * t
+        kept = np.flatnonzero(distribution >= distribution.max() * math.exp(-_TRIM))
+        distribution = distribution[kept[0] : kept[-1] + 1]
+        offset += int(kept[0])
+    if novel == 0:
+        return NovelShare(novel, share, expected / m, 1.0)
+    tail = float(distribution[max(0, novel - offset) :].sum())
+    p_value = min(1.0, tail / float(distribution.sum()) + slack)
+    return NovelShare(novel, share, expected / m, p_value)
+
+
 # --- multiple comparisons ----------------------------------------------------------------------
 
 
@@ -506,6 +700,19 @@ def _chi2_of(sides: Sides) -> StatResult | None:
     return StatResult(outcome.statistic, outcome.p_value)
 
 
+def _novel_share_of(sides: Sides) -> StatResult | None:
+    baseline_runs, current_runs = int(sides.baseline_counts.sum()), int(sides.current_counts.sum())
+    if baseline_runs == 0 or current_runs == 0:
+        return None
+    outcome = novel_share_test(
+        sides.baseline_counts[:-1],
+        sides.current_counts[:-1],
+        baseline_runs=baseline_runs,
+        current_runs=current_runs,
+    )
+    return StatResult(outcome.share, outcome.p_value)
+
+
 _REGISTRY: dict[str, StatTest] = {}
 STAT_TESTS: Mapping[str, StatTest] = MappingProxyType(_REGISTRY)
 """The registered statistics by name (read-only view; add with `register_stattest`)."""
@@ -566,5 +773,15 @@ register_stattest(
         0.05,
         "p_value",
         "Pearson's χ² test of homogeneity",
+    )
+)
+register_stattest(
+    StatTest(
+        "novel_share",
+        frozenset(("categorical",)),
+        _novel_share_of,
+        0.05,
+        "p_value",
+        "Share of current runs in categories the baseline never had (exchangeability test)",
     )
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from firstwatch.analytics.stattests import (
     STAT_TESTS,
     Sides,
     StatTest,
+    binomial_sf,
     chi2_homogeneity,
     chi2_sf,
     holm,
@@ -34,6 +36,7 @@ from firstwatch.analytics.stattests import (
     kolmogorov_sf,
     ks_pvalue,
     ks_statistic,
+    novel_share_test,
     psi,
     register_stattest,
     stattests_for,
@@ -235,6 +238,144 @@ def test_chi2_has_nothing_to_test_with_one_category() -> None:
     assert (outcome.p_value, outcome.method) == (1.0, "none")
 
 
+# --- the share of novel categories -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("k", "trials", "p"),
+    [
+        (0, 10, 0.3),
+        (1, 1, 0.5),
+        (3, 10, 0.3),
+        (46, 200, 1 / 70),  # far in the tail: relative accuracy still holds
+        (30, 1000, 0.05),
+        (60, 1000, 0.05),
+        (600, 1000, 0.5),
+        (4100, 5000, 0.8),
+        (1200, 1_000_000, 1e-3),
+        (900, 1_000_000, 1e-3),
+        (10, 10, 0.999),
+    ],
+)
+def test_binomial_tail_matches_scipy_binomtest(k: int, trials: int, p: float) -> None:
+    reference = stats.binomtest(k, trials, p, alternative="greater").pvalue
+    assert binomial_sf(k, trials, p) == pytest.approx(reference, rel=1e-8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 3000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+    st.floats(1e-6, 1 - 1e-6),
+)
+def test_binomial_tail_matches_scipy_on_any_counts(case: tuple[int, int], p: float) -> None:
+    k, trials = case
+    reference = stats.binomtest(k, trials, p, alternative="greater").pvalue
+    if reference > 1e-200:  # below that, scipy's answer loses digits (see the next test)
+        assert binomial_sf(k, trials, p) == pytest.approx(reference, rel=1e-8)
+
+
+def test_binomial_tail_keeps_its_accuracy_far_out() -> None:
+    exact = sum(
+        math.comb(362, y) * Fraction(1, 8) ** y * Fraction(7, 8) ** (362 - y)
+        for y in range(348, 363)
+    )
+    assert float(exact) == pytest.approx(4.8556495614930e-291, rel=1e-12)
+    assert binomial_sf(348, 362, 0.125) == pytest.approx(float(exact), rel=1e-10)
+
+
+def test_binomial_tail_edges() -> None:
+    assert (binomial_sf(0, 0, 0.5), binomial_sf(1, 0, 0.5), binomial_sf(5, 4, 0.5)) == (1, 0, 0)
+    assert (binomial_sf(1, 10, 0.0), binomial_sf(10, 10, 1.0)) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="probability"):
+        binomial_sf(1, 10, 1.5)
+
+
+def test_novel_share_of_pooled_singletons_is_a_binomial_test() -> None:
+    # Baseline: 2990 `en` and 10 categories seen once; current: 95 `en` and 5 new categories seen
+    # once. With nothing changed, each of the 15 pooled singletons fell in the current window
+    # with probability m / N = 100 / 3100, and `en` cannot be novel.
+    baseline = [2990, *[1] * 10, *[0] * 5]
+    current = [95, *[0] * 10, *[1] * 5]
+    outcome = novel_share_test(baseline, current)
+    assert (outcome.novel, outcome.share) == (5, 0.05)
+    assert outcome.expected_share == pytest.approx(15 / 3100)
+    reference = stats.binomtest(5, 15, 100 / 3100, alternative="greater").pvalue
+    assert outcome.p_value == pytest.approx(reference, rel=1e-9)
+    # For a small window, close to a binomial test against the baseline's Good–Turing missing
+    # mass (its singletons over its runs), which takes no account of the current singletons.
+    good_turing = stats.binomtest(5, 100, 10 / 3000, alternative="greater").pvalue
+    assert good_turing < outcome.p_value < 4 * good_turing
+
+
+@pytest.mark.parametrize(("t", "n", "m"), [(1, 70, 200), (8, 70, 200), (3, 3000, 100)])
+def test_one_novel_category_has_the_exact_hypergeometric_p_value(t: int, n: int, m: int) -> None:
+    # All t runs of the one small category fell in the current window: with the m current runs
+    # a random m of the n + m, that happens with probability C(m, t) / C(n + m, t).
+    outcome = novel_share_test([n, 0], [m - t, t])
+    exact = stats.hypergeom.pmf(t, n + m, t, m)
+    assert outcome.p_value == pytest.approx(exact, rel=1e-9)
+
+
+def _permutation_p_value(baseline: np.ndarray, current: np.ndarray, draws: int) -> float:
+    """Monte Carlo p-value of the novel runs, drawing current windows from the pooled runs."""
+    rng = np.random.default_rng(0)
+    totals = baseline + current
+    observed = current[baseline == 0].sum()
+    drawn = rng.multivariate_hypergeometric(totals, int(current.sum()), size=draws)
+    novel = np.where(totals - drawn == 0, drawn, 0).sum(axis=1)
+    return float((1 + np.count_nonzero(novel >= observed)) / (draws + 1))
+
+
+@pytest.mark.parametrize(
+    ("tail", "n", "m", "extra"), [(1.2, 500, 500, 20), (2.0, 70, 200, 10), (1.2, 3000, 100, 6)]
+)
+def test_novel_share_p_value_agrees_with_a_permutation_test(
+    tail: float, n: int, m: int, extra: int
+) -> None:
+    # A long tail of 300 categories (shares ∝ rank^−tail), and a few more novel runs than chance.
+    rng = np.random.default_rng(n + m)
+    shares = 1 / np.arange(1, 301) ** tail
+    shares /= shares.sum()
+    baseline = np.append(rng.multinomial(n, shares), [0] * extra)
+    current = np.append(rng.multinomial(m - extra, shares), [1] * extra)
+    ours = novel_share_test(baseline, current).p_value
+    reference = _permutation_p_value(baseline, current, 20_000)
+    assert 0.005 < reference < 0.5
+    # Slightly conservative (the categories' draws are taken as independent).
+    assert reference * 0.8 <= ours <= reference * 1.6
+
+
+@pytest.mark.parametrize(("n", "m"), [(70, 200), (500, 2000), (3000, 100)])
+def test_novel_share_p_values_are_calibrated_on_a_long_tail(n: int, m: int) -> None:
+    # With nothing changed, a window as large as the baseline or larger finds many categories
+    # the baseline missed by chance; rejections must stay within the level.
+    rng = np.random.default_rng(m)
+    shares = 1 / np.arange(1, 301) ** 1.2
+    shares /= shares.sum()
+    p_values = np.array(
+        [
+            novel_share_test(rng.multinomial(n, shares), rng.multinomial(m, shares)).p_value
+            for _ in range(300)
+        ]
+    )
+    assert np.mean(p_values <= 0.05) <= 0.06
+    assert np.mean(p_values <= 0.2) >= 0.1  # not blind either
+
+
+def test_novel_share_counts_runs_without_a_category() -> None:
+    # 20 current runs have no value: they are runs, never novel.
+    outcome = novel_share_test([50, 0], [30, 10], baseline_runs=60, current_runs=60)
+    assert (outcome.novel, outcome.share) == (10, pytest.approx(1 / 6))
+    assert outcome.p_value == pytest.approx(stats.hypergeom.pmf(10, 120, 10, 60), rel=1e-9)
+    nothing_new = novel_share_test([50, 10], [30, 10])
+    assert (nothing_new.novel, nothing_new.p_value) == (0, 1.0)
+    assert novel_share_test([0, 0], [5, 5]).p_value == 1.0  # an empty baseline tests nothing
+    with pytest.raises(ValueError, match="aligned"):
+        novel_share_test([1, 2], [1])
+    with pytest.raises(ValueError, match="at least"):
+        novel_share_test([5, 5], [1, 1], baseline_runs=9)
+
+
 # --- Holm and the registry ---------------------------------------------------------------------
 
 
@@ -251,9 +392,15 @@ def test_registry_names_kinds_and_default_thresholds() -> None:
         "ks": (0.05, "p_value"),
         "jensenshannon": (0.1, "distance"),
         "chisquare": (0.05, "p_value"),
+        "novel_share": (0.05, "p_value"),
     }
     assert [t.name for t in stattests_for("numeric")] == ["psi", "ks", "jensenshannon"]
-    assert [t.name for t in stattests_for("categorical")] == ["psi", "jensenshannon", "chisquare"]
+    assert [t.name for t in stattests_for("categorical")] == [
+        "psi",
+        "jensenshannon",
+        "chisquare",
+        "novel_share",
+    ]
     with pytest.raises(ValueError, match="already registered"):
         register_stattest(STAT_TESTS["psi"])
 
@@ -277,6 +424,23 @@ def test_registry_functions_compute_on_one_feature() -> None:
     # Fully separated samples of 4: p = 2 / C(8, 4) ≈ 0.029.
     assert ks_test.drifted(ks_result) and not ks_test.drifted(ks_result, threshold=0.01)
     assert isinstance(ks_test, StatTest) and ks_test.kinds == frozenset({"numeric"})
+
+
+def test_the_novel_share_statistic_reads_one_categorical_feature() -> None:
+    # Categories en, fr, ko (the baseline never had ko), then the missing values.
+    sides = Sides(
+        kind="categorical",
+        baseline_counts=np.array([250, 40, 0, 10]),
+        current_counts=np.array([70, 10, 12, 8]),
+    )
+    test = STAT_TESTS["novel_share"]
+    result = test.func(sides)
+    assert result is not None
+    outcome = novel_share_test([250, 40, 0], [70, 10, 12], baseline_runs=300, current_runs=100)
+    assert (result.statistic, result.p_value) == (0.12, outcome.p_value)
+    assert test.drifted(result) and test.kinds == frozenset({"categorical"})
+    empty = Sides("categorical", np.array([0, 0]), np.array([3, 0]))
+    assert test.func(empty) is None
 
 
 # --- freezing a baseline -----------------------------------------------------------------------
@@ -383,6 +547,20 @@ def test_baseline_round_trips_through_json() -> None:
     assert again["x"].summary == frozen["x"].summary
 
 
+def test_a_baseline_read_back_compares_alike() -> None:
+    # What the tests of a comparison need (bins, counts per category) is what a stored
+    # baseline keeps.
+    rng = np.random.default_rng(17)
+    frozen = freeze_baseline(_mixed_features(rng, 300))
+    again = {
+        name: FeatureBaseline.from_dict(json.loads(json.dumps(feature.to_dict())))
+        for name, feature in frozen.items()
+    }
+    current = _mixed_features(rng, 200)
+    current["lang0"] = np.where(rng.random(200) < 0.1, "ko", current["lang0"])
+    assert compare(again, current) == compare(frozen, current)
+
+
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="one value per run"):
         freeze_baseline({"a": [1, 2], "b": [1]})
@@ -443,6 +621,67 @@ def test_same_distribution_comes_out_clean_in_at_least_95_percent_of_seeds() -> 
         assert len(results) == 20
         clean += all(r.severity == "none" for r in results)
     assert clean >= 190
+
+
+_TAIL = np.array([f"t{i:03d}" for i in range(300)])
+_TAIL_SHARES = 1 / np.arange(1, 301) ** 1.2
+_TAIL_SHARES /= _TAIL_SHARES.sum()
+
+
+def _long_tail_features(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    """`_mixed_features` with three of its categorical features spread over a long tail."""
+    features = _mixed_features(rng, n)
+    for i in range(3):
+        features[f"lang{i}"] = _TAIL[rng.choice(_TAIL.size, n, p=_TAIL_SHARES)]
+    return features
+
+
+@pytest.mark.parametrize(("n", "m", "seeds"), [(3000, 100, 200), (70, 200, 100)])
+def test_categories_unseen_by_chance_do_not_raise_false_alarms(n: int, m: int, seeds: int) -> None:
+    # Long tails of 300 categories: the current window takes categories the baseline missed by
+    # chance in most comparisons (with 70 baseline runs, about a third of its runs). A binomial
+    # test against the baseline's Good–Turing missing mass flags 24 of 100 of the 70 / 200
+    # comparisons; the test of the novel share must not.
+    clean = by_chance = 0
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        results = compare(freeze_baseline(_long_tail_features(rng, n)), _long_tail_features(rng, m))
+        clean += all(r.severity == "none" for r in results)
+        by_chance += any(r.novel_share and r.kind == "categorical" for r in results)
+    assert by_chance >= seeds * 0.9
+    assert clean >= seeds * 0.95
+
+
+def test_a_quarter_of_runs_in_new_languages_is_major() -> None:
+    # The demo: staging had 70 runs, all in English; in 200 production runs, 23 % are in six
+    # languages staging never had, a few runs each. Twenty-four features are compared.
+    new_languages = np.repeat(["de", "fr", "es", "ru", "zh", "ja"], [8, 8, 8, 8, 7, 7])
+    clean_others = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        baseline_columns, current = _mixed_features(rng, 70), _mixed_features(rng, 200)
+        for side, n in ((baseline_columns, 70), (current, 200)):
+            side["text.length"] = rng.gamma(2, 500, n)
+            side["text.language_score"] = rng.beta(8, 2, n)
+            side["text.script"] = np.full(n, "Latn")
+        baseline_columns["text.language"] = np.full(70, "en")
+        languages = np.full(200, "en").astype("<U2")
+        languages[rng.permutation(200)[: new_languages.size]] = new_languages
+        current["text.language"] = languages
+        results = {r.feature: r for r in compare(freeze_baseline(baseline_columns), current)}
+        assert len(results) == 24
+        language = results.pop("text.language")
+        assert language.severity == "major"
+        assert language.novel_share == pytest.approx(0.23)
+        assert set(language.novel_categories) == {"de", "fr", "es", "ru", "zh", "ja"}
+        # χ² alone does not see it: after Holm across 24 features it stays above 5 %.
+        chi2 = chi2_homogeneity(
+            [b["baseline_count"] for b in language.bins],
+            [b["current_count"] for b in language.bins],
+        )
+        assert chi2.p_value * 24 > 0.05
+        clean_others += all(r.severity == "none" for r in results.values())
+    assert clean_others >= 18
 
 
 def test_many_categories_do_not_raise_false_alarms() -> None:
