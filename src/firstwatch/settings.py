@@ -156,6 +156,54 @@ class Settings:
         "Family-wise error rate of the drift tests (Holm-corrected across the features).",
         "float",
     )
+    status_degraded_error_rate: float = _setting(
+        "status_degraded_error_rate",
+        float,
+        0.05,
+        "Share of an agent's runs in the status window that failed (status error) from which "
+        "its status is degraded.",
+        "float",
+    )
+    status_failing_error_rate: float = _setting(
+        "status_failing_error_rate",
+        float,
+        0.25,
+        "Share of an agent's runs in the status window that failed from which its status is "
+        "failing.",
+        "float",
+    )
+    status_degraded_silent_rate: float = _setting(
+        "status_degraded_silent_rate",
+        float,
+        0.05,
+        "Share of an agent's runs in the status window that ended OK but failed an output "
+        "check (silent failures) from which its status is degraded.",
+        "float",
+    )
+    status_min_runs: int = _setting(
+        "status_min_runs",
+        int,
+        5,
+        "Fewest runs in the status window for an error or silent-failure rate to change an "
+        "agent's status; also the fewest past runs for it to be judged silent.",
+        "int",
+    )
+    status_silence_gaps: float = _setting(
+        "status_silence_gaps",
+        float,
+        10.0,
+        "An agent is silent when it has had no run for this many of its usual gaps between "
+        "runs (the median of its recent gaps).",
+        "float",
+    )
+    status_min_silence_s: float = _setting(
+        "status_min_silence_s",
+        float,
+        300.0,
+        "Shortest quiet time, in seconds, that can make an agent silent, however often it "
+        "usually runs.",
+        "float",
+    )
     log_level: str = _setting("log_level", str, "info", "Server log level.", "str")
 
     @classmethod
