@@ -397,6 +397,8 @@ NOVEL_NEGLIGIBLE: Final = 1e-12
 are left out of the null distribution; their sum is added to the p-value instead."""
 
 _TRIM: Final = 80.0  # Probabilities more than e⁸⁰ below a distribution's largest are dropped.
+_DIRECT_LIMIT: Final = 1_000_000  # Longer convolutions go through the FFT.
+_FFT_NOISE: Final = 1e-13  # Relative rounding noise of an FFT convolution, and more.
 
 
 def _log_binomial_pmf(k: int, trials: int, p: float) -> float:
@@ -486,6 +488,19 @@ def _log_all_in_current(t: int, current: int, pooled: int) -> float:
     )
 
 
+def _convolve(a: NDArray[np.float64], v: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
+    """The convolution of two distributions, and a bound on the probability it dropped."""
+    if a.size * v.size <= _DIRECT_LIMIT:
+        return np.convolve(a, v), 0.0
+    size = a.size + v.size - 1
+    fft_size = 1 << (size - 1).bit_length()
+    out = np.fft.irfft(np.fft.rfft(a, fft_size) * np.fft.rfft(v, fft_size), fft_size)[:size]
+    # Below the FFT's rounding noise nothing is known: drop it and count it as dropped.
+    floor = float(out.max()) * _FFT_NOISE
+    out[out < floor] = 0.0
+    return out, size * floor
+
+
 @dataclass(frozen=True)
 class NovelShare:
     """Outcome of the test of the share of current runs in categories the baseline never had.
@@ -519,8 +534,10 @@ def novel_share_test(
     counts the categories of t pooled runs that came out novel. Taking each Yₜ as
     Binomial(cₜ, πₜ) over the cₜ such categories (independently: the exact draws are negatively
     dependent, so this is slightly conservative), the p-value is P(K ≥ k), from the exact
-    distribution of that sum. Categories whose πₜ·cₜ is below `NOVEL_NEGLIGIBLE` are left out
-    and their sum added to the p-value (a union bound).
+    distribution of that sum (convolved directly, or through the FFT when long, which leaves
+    p-values below about 1e-12 imprecise). Categories whose πₜ·cₜ is below `NOVEL_NEGLIGIBLE`
+    are left out and their sum added to the p-value (a union bound), as is any probability the
+    FFT's rounding hides.
 
     This is Good–Turing's reasoning made exact for two samples: when m is small beside n only
     pooled singletons matter and the expected share is about the pooled singletons over N,
@@ -566,7 +583,8 @@ def novel_share_test(
         first, pmf = _binomial_pmf(count, pi)
         spread = np.zeros((pmf.size - 1) * t + 1)
         spread[::t] = pmf
-        distribution = np.convolve(distribution, spread)
+        distribution, dropped = _convolve(distribution, spread)
+        slack += dropped
         offset += first * t
         kept = np.flatnonzero(distribution >= distribution.max() * math.exp(-_TRIM))
         distribution = distribution[kept[0] : kept[-1] + 1]

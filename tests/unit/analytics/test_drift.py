@@ -345,6 +345,46 @@ def test_novel_share_p_value_agrees_with_a_permutation_test(
     assert reference * 0.8 <= ours <= reference * 1.6
 
 
+def _null_sum_p_value(baseline: np.ndarray, current: np.ndarray) -> float:
+    """P(Σ t·Binomial(cₜ, πₜ) ≥ novel runs), built from scipy's pmfs, πₜ hypergeometric."""
+    n, m = int(baseline.sum()), int(current.sum())
+    pooled = baseline + current
+    totals, sizes = np.unique(pooled[pooled > 0], return_counts=True)
+    null, offset = np.ones(1), 0
+    for t, size in zip(totals.tolist(), sizes.tolist(), strict=True):
+        pi = stats.hypergeom.pmf(t, n + m, t, m)
+        pmf = stats.binom.pmf(np.arange(size + 1), size, pi)
+        kept = np.flatnonzero(pmf > 1e-30)
+        if size * pi < 1e-15 or kept.size == 0:
+            continue
+        spread = np.zeros((kept[-1] - kept[0]) * t + 1)
+        spread[::t] = pmf[kept[0] : kept[-1] + 1]
+        null, offset = np.convolve(null, spread), offset + int(kept[0]) * t
+    novel = int(current[baseline == 0].sum())
+    return float(null[max(0, novel - offset) :].sum() / null.sum())
+
+
+def test_novel_share_of_many_categories_matches_the_sum_built_with_scipy() -> None:
+    # 120,000 runs over 150,000 possible ids: long distributions, convolved through the FFT.
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 150_000, 120_000)
+    labels, index = np.unique(ids, return_inverse=True)
+    baseline = np.bincount(index[:60_000], minlength=labels.size)
+    current = np.bincount(index[60_000:], minlength=labels.size)
+    shared = np.flatnonzero((baseline > 0) & (current > 0))
+    p_values = []
+    for moved in (0, 1000, 2000):  # as drawn, then with runs moved from seen to new categories
+        more_current = current.copy()
+        more_current[shared[:moved]] -= 1
+        more_current = np.concatenate([more_current, np.ones(moved, dtype=np.int64)])
+        more_baseline = np.concatenate([baseline, np.zeros(moved, dtype=np.int64)])
+        outcome = novel_share_test(more_baseline, more_current)
+        reference = _null_sum_p_value(more_baseline, more_current)
+        assert outcome.p_value == pytest.approx(reference, rel=1e-6, abs=1e-11)
+        p_values.append(outcome.p_value)
+    assert p_values[0] > 0.05 > p_values[1] > 1e-4 > p_values[2]
+
+
 @pytest.mark.parametrize(("n", "m"), [(70, 200), (500, 2000), (3000, 100)])
 def test_novel_share_p_values_are_calibrated_on_a_long_tail(n: int, m: int) -> None:
     # With nothing changed, a window as large as the baseline or larger finds many categories
