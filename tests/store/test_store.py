@@ -143,3 +143,71 @@ def test_keys(store: Store) -> None:
     assert store.key_by_hash("nope") is None
     assert "acme" in store.projects()
     assert store.key_count() == 1
+
+
+def test_runs_carry_checks_fingerprints_and_first_attempt(store: Store) -> None:
+    run = row(
+        7,
+        1,
+        None,
+        agent_marked=True,
+        kind="run",
+        duration_ms=10_000.0,
+        failed_checks='["date_is_iso"]',
+    )
+    failed_call = row(
+        7,
+        2,
+        1,
+        kind="http",
+        name="POST",
+        dependency="llm",
+        status="error",
+        error_class="rate_limited",
+        error_fingerprint="f1",
+        duration_ms=200.0,
+        start=BASE + 7_000_000_000 + 10,
+    )
+    resent = row(
+        7,
+        3,
+        1,
+        kind="http",
+        name="POST",
+        dependency="llm",
+        retry_count=1,
+        retry_wait_ms=3000.0,
+        duration_ms=500.0,
+        model="gpt-4o-mini",
+        input_tokens=12,
+        output_tokens=3,
+        start=BASE + 7_000_000_000 + 20,
+    )
+    store.apply(table(run, failed_call, resent), 1, materialize_trace)
+    (stored,) = runs(store)
+    assert stored["status"] == "ok"
+    assert stored["silent_failure"] is True
+    assert stored["failed_checks"] == '["date_is_iso"]'
+    assert stored["retry_count"] == 1 and stored["retry_wait_ms"] == 3000.0
+    assert stored["first_attempt_ms"] == 10_000.0 - 3000.0 - 200.0
+    detail, steps = store.trace("default", f"{7:032x}")
+    assert detail[0]["span_id"] == f"{1:016x}"
+    by_id = {s["span_id"]: s for s in steps}
+    assert by_id[f"{3:016x}"]["model"] == "gpt-4o-mini"
+    assert by_id[f"{3:016x}"]["input_tokens"] == 12
+
+
+def test_new_columns_are_added_to_an_older_file(tmp_path: Any) -> None:
+    import duckdb
+
+    from firstwatch.store import open_store
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE runs (project VARCHAR, trace_id VARCHAR)").fetchall()
+    con.close()
+    opened = open_store(str(path))
+    try:
+        assert opened.list_runs(RunFilter(project="default"), 10, None) == []
+    finally:
+        opened.close()

@@ -21,6 +21,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from firstwatch import semconv as sc
 from firstwatch.errors.classify import classify, facts_from_span
+from firstwatch.errors.fingerprint import fingerprint
+from firstwatch.ingest.run_facts import encode_checks, failed_checks
 from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 PREVIEW_CHARS = 1000
@@ -350,7 +352,9 @@ def _span_row(
     attrs = attributes_dict(span.attributes, max_attributes, max_value_chars, batch)
     name = span.name
     if name == _SDK_REPORT:
-        batch.sdk_dropped_spans += _as_int(attrs.get("firstwatch.sdk.dropped_spans")) or 0
+        # The SDK's own report is read, not stored: it is no run of any agent.
+        batch.sdk_dropped_spans += _as_int(attrs.get(sc.SDK_DROPPED_SPANS)) or 0
+        return None
     events = [
         (
             event.name,
@@ -363,13 +367,14 @@ def _span_row(
     kind = span_kind(attrs, otel_kind)
     status = span.status
     status_message = status.message
-    error_type = error_message = error_class = None
+    error_type = error_message = error_class = error_fingerprint = None
     is_error = status.code == _STATUS_ERROR
     if is_error:
         facts = facts_from_span(attrs, [(n, a) for n, a, _ in events], status_message or None, kind)
         error_class = classify(facts)
         error_type = _text(facts.exception_type or facts.error_type, 256)
         error_message = _text(facts.exception_message or facts.status_message)
+        error_fingerprint = fingerprint(error_class, error_type, error_message)
     get = attrs.get
     return (
         resource.project,
@@ -409,4 +414,6 @@ def _span_row(
         if events
         else None,
         resource.received_ns,
+        error_fingerprint,
+        encode_checks(failed_checks(attrs)),
     )

@@ -11,6 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from firstwatch.ingest.run_facts import (
+    encode_checks,
+    first_attempt_ms,
+    retry_count,
+    retry_wait_ms,
+    run_checks,
+    run_error,
+)
+
 Span = Mapping[str, Any]
 
 INCOMPLETE = "incomplete"
@@ -106,15 +115,6 @@ def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list
     return runs, steps
 
 
-def _earliest_error_class(members: Iterable[Span]) -> str | None:
-    failed = [s for s in members if s.get("status") == "error" and s.get("error_class")]
-    failed.sort(key=lambda s: s["start_ns"])
-    for span in failed:
-        if span["error_class"] != "unknown":
-            return str(span["error_class"])
-    return None
-
-
 def _agent_of(run: Span, members: list[Span]) -> str | None:
     """The run's own agent name, else the nearest named agent inside it, else its service."""
     if run.get("agent"):
@@ -134,15 +134,10 @@ def _run_row(run: Span, members: list[Span], *, complete: bool) -> dict[str, Any
     # agent in an outer workflow span often leave that outer span OK.
     nested_failed = any(s.get("agent_marked") and s.get("status") == "error" for s in members)
     status = "error" if run.get("status") == "error" or nested_failed else "ok"
-    error_class = None
+    error_class = fingerprint = None
     if status == "error":
-        error_class = _earliest_error_class(members) or run.get("error_class") or "unknown"
-    retry_count = int(run.get("retry_count") or 0) + sum(
-        int(s.get("retry_count") or 0) for s in members
-    )
-    retry_wait = float(run.get("retry_wait_ms") or 0.0) + sum(
-        float(s.get("retry_wait_ms") or 0.0) for s in members
-    )
+        error_class, fingerprint = run_error(run, members)
+    checks = run_checks(run, members)
     return {
         "trace_id": run["trace_id"],
         "span_id": run["span_id"],
@@ -158,10 +153,14 @@ def _run_row(run: Span, members: list[Span], *, complete: bool) -> dict[str, Any
         "complete": complete,
         "step_count": len(members),
         "error_step_count": sum(1 for s in members if s.get("status") == "error"),
-        "retry_count": retry_count,
-        "retry_wait_ms": retry_wait,
+        "retry_count": retry_count(run, members),
+        "retry_wait_ms": retry_wait_ms(run, members),
         "input_preview": run.get("input_preview"),
         "output_preview": run.get("output_preview"),
+        "error_fingerprint": fingerprint,
+        "failed_checks": encode_checks(checks),
+        "silent_failure": status == "ok" and bool(checks),
+        "first_attempt_ms": first_attempt_ms(run, members),
     }
 
 
@@ -173,7 +172,12 @@ def _incomplete_run_row(missing_id: str, members: list[Span]) -> dict[str, Any]:
     ordered = sorted(members, key=lambda s: s["start_ns"])
     named = next((s for s in ordered if s.get("agent")), None)
     service = next((s.get("service") for s in ordered if s.get("service")), None)
-    error_class = _earliest_error_class(members)
+    stand_in = {"duration_ms": (end - start) / 1e6}
+    error_class, fingerprint = (
+        run_error(stand_in, members)
+        if any(s.get("status") == "error" for s in members)
+        else (None, None)
+    )
     return {
         "trace_id": first["trace_id"],
         "span_id": missing_id,
@@ -189,10 +193,14 @@ def _incomplete_run_row(missing_id: str, members: list[Span]) -> dict[str, Any]:
         "complete": False,
         "step_count": len(members),
         "error_step_count": sum(1 for s in members if s.get("status") == "error"),
-        "retry_count": sum(int(s.get("retry_count") or 0) for s in members),
-        "retry_wait_ms": sum(float(s.get("retry_wait_ms") or 0.0) for s in members),
+        "retry_count": retry_count(stand_in, members),
+        "retry_wait_ms": retry_wait_ms(stand_in, members),
         "input_preview": None,
         "output_preview": None,
+        "error_fingerprint": fingerprint,
+        "failed_checks": encode_checks(run_checks(stand_in, members)),
+        "silent_failure": False,
+        "first_attempt_ms": first_attempt_ms(stand_in, members),
     }
 
 
@@ -216,4 +224,11 @@ def _step_row(span: Span, run_id: str, run: Mapping[str, Any]) -> dict[str, Any]
         "http_status": span.get("http_status"),
         "retry_count": span.get("retry_count"),
         "retry_wait_ms": span.get("retry_wait_ms"),
+        "error_fingerprint": span.get("error_fingerprint")
+        if span.get("status") == "error"
+        else None,
+        "failed_checks": span.get("failed_checks"),
+        "model": span.get("model"),
+        "input_tokens": span.get("input_tokens"),
+        "output_tokens": span.get("output_tokens"),
     }

@@ -88,28 +88,32 @@ def first_attempt_ms(run: Span, members: Sequence[Span]) -> float:
     return max(0.0, float(run["duration_ms"]) - retry_wait_ms(run, members) - lost)
 
 
-def run_error_class(run: Span, members: Sequence[Span]) -> str:
-    """The class of a failed run: its earliest failed step whose class is not `unknown`,
-    leaving out failed calls that were retried (the run survived those)."""
+def run_error(run: Span, members: Sequence[Span]) -> tuple[str, str | None]:
+    """The class of a failed run and the fingerprint of the error it came from.
+
+    The class is that of the run's earliest failed step whose class is not `unknown`, leaving out
+    failed calls that were retried (the run survived those); then the run span's own.
+    """
     retried = retried_attempts(members)
     failed = sorted(
-        (
-            s
-            for s in members
-            if s.get("status") == "error" and s.get("error_class") and s["span_id"] not in retried
-        ),
-        key=lambda s: s["start_ns"],
+        (s for s in members if s.get("status") == "error" and s.get("error_class")),
+        key=lambda s: (s["span_id"] in retried, s["start_ns"]),
     )
     for span in failed:
-        if span["error_class"] != "unknown":
-            return str(span["error_class"])
+        if span["span_id"] not in retried and span["error_class"] != "unknown":
+            return str(span["error_class"]), span.get("error_fingerprint")
     own = run.get("error_class")
     if own and own != "unknown":
-        return str(own)
-    retried_failures = sorted(
-        (s for s in members if s["span_id"] in retried and s.get("error_class")),
-        key=lambda s: s["start_ns"],
-    )
-    if retried_failures:
-        return str(retried_failures[0]["error_class"])
-    return str(own or "unknown")
+        return str(own), run.get("error_fingerprint")
+    for span in failed:
+        if span["error_class"] != "unknown":
+            return str(span["error_class"]), span.get("error_fingerprint")
+    return str(own or "unknown"), run.get("error_fingerprint")
+
+
+def run_checks(run: Span, members: Iterable[Span]) -> list[str]:
+    """Every output check that failed in a run, on the run span or any of its steps."""
+    names = set(decode_checks(run.get("failed_checks")))
+    for span in members:
+        names.update(decode_checks(span.get("failed_checks")))
+    return sorted(names)

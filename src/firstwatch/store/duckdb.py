@@ -41,7 +41,8 @@ def _table_sql(name: str, columns: Sequence[tuple[str, pa.DataType]]) -> str:
 _RUN_LIST_COLUMNS = (
     "trace_id, span_id, name, agent, version, environment, status, error_class, complete, "
     "start_ns, end_ns, duration_ms, step_count, error_step_count, retry_count, retry_wait_ms, "
-    "input_preview, output_preview"
+    "input_preview, output_preview, error_fingerprint, failed_checks, silent_failure, "
+    "first_attempt_ms"
 )
 
 
@@ -65,9 +66,18 @@ class DuckDBStore(DriftQueries):
             ) from None
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        _run(self._con, _table_sql("spans", SPAN_COLUMNS))
-        _run(self._con, _table_sql("runs", RUN_COLUMNS))
-        _run(self._con, _table_sql("steps", STEP_COLUMNS))
+        for table, columns in (
+            ("spans", SPAN_COLUMNS),
+            ("runs", RUN_COLUMNS),
+            ("steps", STEP_COLUMNS),
+        ):
+            _run(self._con, _table_sql(table, columns))
+            # A file made by an older version gains the columns added since, at the end.
+            for column, typ in columns:
+                _run(
+                    self._con,
+                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {_SQL_TYPES[typ]}",
+                )
         _run(
             self._con,
             "CREATE TABLE IF NOT EXISTS api_keys (key_id VARCHAR PRIMARY KEY, key_hash VARCHAR "

@@ -43,6 +43,8 @@ SPAN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
     ("resource", pa.string()),
     ("events", pa.string()),
     ("received_ns", pa.int64()),
+    ("error_fingerprint", pa.string()),
+    ("failed_checks", pa.string()),
 )
 
 SPAN_SCHEMA: Final = pa.schema(list(SPAN_COLUMNS))
@@ -73,6 +75,11 @@ MATERIALIZE_COLUMNS: Final = (
     "retry_wait_ms",
     "input_preview",
     "output_preview",
+    "error_fingerprint",
+    "failed_checks",
+    "model",
+    "input_tokens",
+    "output_tokens",
 )
 
 RUN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
@@ -95,6 +102,10 @@ RUN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
     ("retry_wait_ms", pa.float64()),
     ("input_preview", pa.string()),
     ("output_preview", pa.string()),
+    ("error_fingerprint", pa.string()),
+    ("failed_checks", pa.string()),
+    ("silent_failure", pa.bool_()),
+    ("first_attempt_ms", pa.float64()),
 )
 
 STEP_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
@@ -117,6 +128,11 @@ STEP_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
     ("http_status", pa.int32()),
     ("retry_count", pa.int32()),
     ("retry_wait_ms", pa.float64()),
+    ("error_fingerprint", pa.string()),
+    ("failed_checks", pa.string()),
+    ("model", pa.string()),
+    ("input_tokens", pa.int64()),
+    ("output_tokens", pa.int64()),
 )
 
 RUN_SCHEMA: Final = pa.schema(list(RUN_COLUMNS))

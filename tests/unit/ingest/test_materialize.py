@@ -142,7 +142,8 @@ def test_retries_sum_over_the_run() -> None:
             span("3" * 16, "1" * 16, kind="http", retry_count=1, retry_wait_ms=500.0),
         ]
     )
-    assert runs[0]["retry_count"] == 3
+    # Resend counts are attempt numbers: each resent call is one retry.
+    assert runs[0]["retry_count"] == 2
     assert runs[0]["retry_wait_ms"] == 2000.0
 
 

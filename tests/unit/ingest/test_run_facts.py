@@ -12,7 +12,8 @@ from firstwatch.ingest.run_facts import (
     retried_attempts,
     retry_count,
     retry_wait_ms,
-    run_error_class,
+    run_checks,
+    run_error,
 )
 
 MS = 1_000_000
@@ -82,7 +83,7 @@ def test_explicit_retry_counts_on_steps_add() -> None:
 def test_failed_call_not_retried_is_not_hidden() -> None:
     members = [span("x", 0, 100, status="error", error_class="timeout")]
     assert retried_attempts(members) == set()
-    assert run_error_class(RUN, members) == "timeout"
+    assert run_error(RUN, members)[0] == "timeout"
 
 
 def test_run_class_skips_failures_it_survived() -> None:
@@ -91,13 +92,13 @@ def test_run_class_skips_failures_it_survived() -> None:
         span("b1", 0, 100, status="error", error_class="rate_limited"),
         span("b2", 1100, 31_100, status="error", error_class="timeout", retry_count=1),
     ]
-    assert run_error_class(RUN, members) == "timeout"
+    assert run_error(RUN, members)[0] == "timeout"
     # Only survived failures: their class is still better than "unknown".
     survived = [
         span("c1", 0, 100, status="error", error_class="rate_limited"),
         span("c2", 200, 300),
     ]
-    assert run_error_class({**RUN, "error_class": "unknown"}, survived) == "rate_limited"
+    assert run_error({**RUN, "error_class": "unknown"}, survived)[0] == "rate_limited"
 
 
 def test_unknown_is_the_last_resort() -> None:
@@ -105,8 +106,8 @@ def test_unknown_is_the_last_resort() -> None:
         span("u", 0, 10, kind="step", status="error", error_class="unknown"),
         span("v", 20, 30, kind="step", status="error", error_class="agent_bug"),
     ]
-    assert run_error_class(RUN, members) == "agent_bug"
-    assert run_error_class({**RUN, "error_class": "unknown"}, []) == "unknown"
+    assert run_error(RUN, members)[0] == "agent_bug"
+    assert run_error({**RUN, "error_class": "unknown"}, []) == ("unknown", None)
 
 
 def test_failed_checks() -> None:
@@ -120,3 +121,15 @@ def test_failed_checks() -> None:
     assert failed_checks(attrs) == ["amount_positive", "date_is_iso"]
     assert decode_checks(encode_checks(["a", "b"])) == ["a", "b"]
     assert encode_checks([]) is None and decode_checks(None) == []
+
+
+def test_run_error_carries_the_fingerprint_of_its_step() -> None:
+    members = [span("f", 0, 10, status="error", error_class="timeout", error_fingerprint="abc")]
+    assert run_error(RUN, members) == ("timeout", "abc")
+
+
+def test_run_checks_gather_the_run_and_its_steps() -> None:
+    run = {**RUN, "failed_checks": '["date_is_iso"]'}
+    members = [span("s", 0, 1, failed_checks='["amount_positive", "date_is_iso"]'), span("t", 1, 2)]
+    assert run_checks(run, members) == ["amount_positive", "date_is_iso"]
+    assert run_checks(RUN, []) == []

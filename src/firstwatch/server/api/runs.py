@@ -7,8 +7,9 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from firstwatch.ingest.run_facts import decode_checks
 from firstwatch.server.api.deps import reader, state_of, window
 from firstwatch.server.auth import Principal
 from firstwatch.server.timeparse import iso
@@ -35,6 +36,14 @@ class Run(BaseModel):
     error_step_count: int
     retry_count: int
     retry_wait_ms: float
+    first_attempt_ms: float | None = Field(
+        None, description="Duration without retry waits and the failed attempts that were retried."
+    )
+    silent_failure: bool = Field(
+        False, description="Ended OK but failed an output check (see failed_checks)."
+    )
+    failed_checks: list[str] = Field(default_factory=list)
+    error_fingerprint: str | None = None
     input_preview: str | None = None
     output_preview: str | None = None
 
@@ -105,6 +114,10 @@ def _run(row: dict[str, Any]) -> Run:
         error_step_count=int(row["error_step_count"] or 0),
         retry_count=int(row["retry_count"] or 0),
         retry_wait_ms=float(row["retry_wait_ms"] or 0.0),
+        first_attempt_ms=row.get("first_attempt_ms"),
+        silent_failure=bool(row.get("silent_failure")),
+        failed_checks=decode_checks(row.get("failed_checks")),
+        error_fingerprint=row.get("error_fingerprint"),
         input_preview=row.get("input_preview"),
         output_preview=row.get("output_preview"),
     )
