@@ -11,6 +11,7 @@ from rich.table import Table
 
 from firstwatch.cli.client import Client
 from firstwatch.cli.drift_cmd import baseline_app, drift
+from firstwatch.cli.errors_cmd import errors, status
 
 app = typer.Typer(
     name="firstwatch",
@@ -24,6 +25,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(baseline_app, name="baseline")
 app.command()(drift)
+app.command()(status)
+app.command()(errors)
 
 out = Console()
 
