@@ -31,6 +31,26 @@ class RunFilter:
 
 
 @dataclass(frozen=True)
+class SpanFilter:
+    """Which runs or steps a latency, dependency, concurrency or usage aggregate reads.
+
+    `step` (a step's name), `kind` and `dependency` apply to steps only. The window is on
+    `start_ns`, since inclusive, until exclusive.
+    """
+
+    project: str
+    agent: str | None = None
+    version: str | None = None
+    environment: str | None = None
+    status: str | None = None
+    step: str | None = None
+    kind: str | None = None
+    dependency: str | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+
+
+@dataclass(frozen=True)
 class ApiKey:
     """A stored key: only its hash is kept."""
 
@@ -128,6 +148,64 @@ class Store(Protocol):
 
     def get_baseline(self, project: str, name: str) -> StoredBaseline | None:
         """One baseline with its frozen features, if it exists."""
+        ...
+
+    def latency(
+        self,
+        scope: SpanFilter,
+        *,
+        of: str = "runs",
+        by: Sequence[str] = (),
+        bucket_ns: int | None = None,
+    ) -> list[Row]:
+        """Exact p50/p90/p95/p99 (`p50_ms`…), count `n`, `max_ms`, `mean_ms`, `total_ms`,
+        `errors`, `retried` and `retry_wait_ms` of complete runs (`of="runs"`) or of steps,
+        per group of `by` and per time bucket (`bucket_ns`, the bucket's start) when given.
+
+        Runs also carry first-attempt percentiles (`first_attempt_p50_ms`…), `retried_ok` (ended
+        ok after retries) and `retry_ms` (time lost to retries: duration − first attempt). A
+        step's retries include its direct children's (the resends under it). No rows for an
+        empty selection. ValueError for an unknown grouping or a bucket of 0 or less.
+        """
+        ...
+
+    def latency_summary(
+        self, project: str, since_ns: int | None, until_ns: int | None
+    ) -> list[Row]:
+        """`p50_ms` and `p99_ms` of complete runs per agent, version and environment."""
+        ...
+
+    def retried_runs(self, scope: SpanFilter, limit: int) -> list[Row]:
+        """Runs that ended ok only after retries, the most time lost (`retry_ms`) first."""
+        ...
+
+    def dependency_latency(self, scope: SpanFilter, bucket_ns: int | None = None) -> list[Row]:
+        """Per dependency (and time bucket): `calls`, `errors`, `rate_limited` (429 or class
+        rate_limited), `timeouts`, percentiles and `max_ms` of its calls (steps naming the
+        dependency with no child step naming the same one)."""
+        ...
+
+    def dependency_errors(self, scope: SpanFilter) -> list[Row]:
+        """Failed dependency calls per dependency and error class."""
+        ...
+
+    def in_flight(self, scope: SpanFilter, *, of: str = "runs", bucket_ns: int) -> list[Row]:
+        """The most runs in flight per agent (`of="runs"`), or calls per dependency across all
+        agents (`of="calls"`), in each time bucket of the window (buckets with none left out)."""
+        ...
+
+    def concurrency_bands(
+        self, scope: SpanFilter, *, of: str = "runs", band_width: int | None = None
+    ) -> list[Row]:
+        """Runs (per agent) or calls (per dependency) started in the window, by how many were in
+        flight when each started (itself included), in bands (`band_low`–`band_high`: powers of
+        two, or `band_width` wide): `n`, `peak`, `errors`, `rate_limited`, `timeouts`, `p50_ms`,
+        `p99_ms`."""
+        ...
+
+    def usage(self, scope: SpanFilter, by: Sequence[str] = ("agent", "model")) -> list[Row]:
+        """Steps with token counts per group of `by` (agent, version, environment, model):
+        `calls`, `input_tokens`, `output_tokens`."""
         ...
 
     def count_spans(self, project: str | None = None) -> int:
