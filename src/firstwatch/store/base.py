@@ -208,6 +208,41 @@ class Store(Protocol):
         `calls`, `input_tokens`, `output_tokens`."""
         ...
 
+    def error_counts(self, where: RunFilter, step: str | None = None) -> list[Row]:
+        """Per agent, version, environment and error class (None for what did not fail): runs
+        (steps named `step` when given), errors, silent failures, first and last start.
+
+        Runs are taken by their start in the window; `where.status` is not used.
+        """
+        ...
+
+    def error_steps(self, where: RunFilter, step: str | None = None) -> list[Row]:
+        """Failed runs per agent, version, environment, class and the step their class came
+        from (their earliest failed step of that class); with `step`, failed steps of that
+        name. Each with its count and first and last start."""
+        ...
+
+    def error_timeline(
+        self, where: RunFilter, bucket_ns: int, step: str | None = None
+    ) -> list[Row]:
+        """Per time bucket (start rounded down to a multiple of `bucket_ns`) and error class
+        (None for what did not fail): runs, errors and silent failures."""
+        ...
+
+    def error_fingerprints(
+        self, where: RunFilter, limit: int, step: str | None = None
+    ) -> list[Row]:
+        """The most frequent error fingerprints of failed runs (or steps named `step`): count,
+        class, first and last start, and the latest occurrence with its error type and
+        message."""
+        ...
+
+    def run_cadence(self, project: str, until_ns: int | None, history_runs: int) -> list[Row]:
+        """Per agent and environment, from its last `history_runs` runs started before
+        `until_ns`: the last run's start and version, how many runs were read, and the median
+        gap between consecutive starts."""
+        ...
+
     def count_spans(self, project: str | None = None) -> int:
         """How many spans are stored."""
         ...

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from firstwatch.store.base import ApiKey, Materializer, Row, RunFilter
 from firstwatch.store.duckdb_drift import DriftQueries
+from firstwatch.store.duckdb_errors import ErrorQueries
 from firstwatch.store.duckdb_latency import LatencyQueries
 from firstwatch.store.schema import (
     MATERIALIZE_COLUMNS,
@@ -52,7 +53,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None 
     con.execute(sql, list(params) if params is not None else None).fetchall()
 
 
-class DuckDBStore(DriftQueries, LatencyQueries):
+class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     """A `Store` on a DuckDB file."""
 
     def __init__(self, path: Path, *, memory_limit: str = "512MB") -> None:
