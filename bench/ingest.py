@@ -345,27 +345,32 @@ def cpu_seconds(pid: int) -> float:
 
 
 def preload(store: Path, spans: int) -> float:
-    """Fill a fresh store with `spans` synthetic spans of 10-span traces, with runs and steps."""
+    """Fill a fresh store with `spans` synthetic spans of 10-span traces, with runs and steps,
+    received over the past 30 days; returns the seconds it took."""
     import duckdb
 
-    from firstwatch.store.duckdb import DuckDBStore
+    from firstwatch.store.duckdb import ROW_GROUP_SIZE, DuckDBStore
 
-    DuckDBStore(store).close()  # creates the tables as the server would
     started = time.perf_counter()
-    con = duckdb.connect(str(store))
+    DuckDBStore(store).close()  # the server's tables
+    con = duckdb.connect(config={"memory_limit": "4GB"})
+    con.execute(f"ATTACH '{store}' AS store (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+    con.execute("USE store")
+    span_ns = 30 * 86_400 * 10**9 // spans
     base = time.time_ns() - 30 * 86_400 * 10**9
-    trace = "lpad(to_hex(hash(i // 10)), 16, '0') || lpad(to_hex(hash(i // 10 + 1)), 16, '0')"
-    span = "lpad(to_hex(hash(i + 7)), 16, '0')"
-    parent = "lpad(to_hex(hash((i // 10) * 10 + 7)), 16, '0')"
+    trace = (
+        "lower(lpad(to_hex(hash(i // 10)), 16, '0') || lpad(to_hex(hash(i // 10 + 1)), 16, '0'))"
+    )
+    span = "lower(lpad(to_hex(hash(i + 7)), 16, '0'))"
+    parent = "lower(lpad(to_hex(hash((i // 10) * 10 + 7)), 16, '0'))"
     con.execute(
         f"""
-        CREATE TEMP TABLE pre AS
-        SELECT 'default' AS project, {trace} AS trace_id, {span} AS span_id,
+        INSERT INTO spans SELECT 'default' AS project, {trace} AS trace_id, {span} AS span_id,
             CASE WHEN i % 10 = 0 THEN NULL ELSE {parent} END AS parent_span_id,
             CASE WHEN i % 10 = 0 THEN 'agent.run' ELSE 'chat' END AS name,
             1::TINYINT AS span_kind, CASE WHEN i % 10 = 0 THEN 'run' ELSE 'llm' END AS kind,
-            i % 10 = 0 AS agent_marked, {base} + i * 1000000 AS start_ns,
-            {base} + i * 1000000 + 500000000 AS end_ns, 500.0 AS duration_ms,
+            i % 10 = 0 AS agent_marked, {base} + i * {span_ns}::BIGINT AS start_ns,
+            {base} + i * {span_ns}::BIGINT + 500000000 AS end_ns, 500.0 AS duration_ms,
             'ok' AS status, NULL AS status_message, NULL AS error_type, NULL AS error_message,
             NULL AS error_class, 'preloaded' AS agent, '1.0.0' AS version,
             'production' AS environment, 'preloaded' AS service,
@@ -378,28 +383,31 @@ def preload(store: Path, spans: int) -> float:
             left(repeat(md5((i + 1)::VARCHAR) || ' ', 6), 200) AS output_preview,
             '{{"input.value": "' || repeat(md5(i::VARCHAR) || ' ', 20) || '"}}' AS attributes,
             '{{"service.name": "preloaded"}}' AS resource, NULL AS events,
-            {base} AS received_ns
+            {base} + (i // 10 + 1) * 10 * {span_ns}::BIGINT AS received_ns,
+            NULL AS trace_key
         FROM range({spans}) t(i)
         """
     )
-    con.execute("INSERT INTO spans SELECT * FROM pre")
     con.execute(
         """
         INSERT INTO runs SELECT project, trace_id, span_id, name, agent, version, environment,
             start_ns, end_ns + 9000000, duration_ms + 9, status, NULL, TRUE, 9, 0, 0, 0.0,
-            input_preview, output_preview
-        FROM pre WHERE agent_marked
+            input_preview, output_preview, NULL
+        FROM spans WHERE agent_marked
         """
     )
     con.execute(
         """
         INSERT INTO steps SELECT project, trace_id, span_id, parent_span_id, parent_span_id,
             name, kind, agent, version, environment, start_ns, end_ns, duration_ms, status,
-            NULL, dependency, NULL, NULL, NULL
-        FROM pre WHERE NOT agent_marked
+            NULL, dependency, NULL, NULL, NULL, NULL
+        FROM spans WHERE NOT agent_marked
         """
     )
+    # Opening the store again keys and indexes the traces it finds without an index.
+    con.execute("DROP TABLE trace_index")
     con.close()
+    DuckDBStore(store).close()
     return time.perf_counter() - started
 
 
@@ -524,7 +532,7 @@ def run(requests: int, connections: int, stored_spans: int, profile: Path | None
                 spy = subprocess.Popen(
                     [
                         *("py-spy", "record", "--pid", str(process.pid), "--output", str(profile)),
-                        *("--format", form, "--rate", "200", "--threads", "--nonblocking"),
+                        *("--format", form, "--rate", "200", "--threads", "--gil", "--nonblocking"),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -578,8 +586,8 @@ def main() -> None:
         "--profile",
         type=Path,
         default=None,
-        help="record the server with py-spy into this file (.svg flame graph, .txt collapsed "
-        "stacks, .json speedscope)",
+        help="record the server's GIL holder with py-spy into this file (.svg flame graph, .txt "
+        "collapsed stacks, .json speedscope)",
     )
     args = parser.parse_args()
     result = run(args.requests, args.connections, args.stored_spans, args.profile)

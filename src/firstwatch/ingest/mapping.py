@@ -74,8 +74,8 @@ _AGENT_VERSION_KEYS = (sc.AGENT_VERSION,)
 class MappedBatch:
     """Columns of the accepted spans, and what was rejected or trimmed."""
 
-    columns: dict[str, list[Any]] = field(
-        default_factory=lambda: {name: [] for name in SPAN_COLUMN_NAMES}
+    columns: dict[str, Sequence[Any]] = field(
+        default_factory=lambda: {name: () for name in SPAN_COLUMN_NAMES}
     )
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
@@ -127,15 +127,16 @@ def attributes_dict(
     out: dict[str, Any] = {}
     for kv in attrs:
         value = kv.value
-        if value.WhichOneof("value") == "string_value":
-            text = value.string_value
-            if len(text) > max_chars:
-                text = text[:max_chars]
-                if batch is not None:
-                    batch.truncated_values += 1
-            out[kv.key] = text
-        else:
+        # Most values are non-empty strings: read one directly (other kinds read as "").
+        text = value.string_value
+        if not text:
             out[kv.key] = any_value(value)
+            continue
+        if len(text) > max_chars:
+            text = text[:max_chars]
+            if batch is not None:
+                batch.truncated_values += 1
+        out[kv.key] = text
     return out
 
 
@@ -311,9 +312,7 @@ def map_request(
                     rows.append(row)
     if rows:
         columns = zip(*rows, strict=True)
-        batch.columns = {
-            name: list(values) for name, values in zip(SPAN_COLUMN_NAMES, columns, strict=True)
-        }
+        batch.columns = dict(zip(SPAN_COLUMN_NAMES, columns, strict=True))
     return batch
 
 

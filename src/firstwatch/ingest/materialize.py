@@ -30,6 +30,8 @@ def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list
 
     Args:
         spans: the trace's spans (any order; duplicates of a span id are ignored after the first).
+            The previews (`firstwatch.store.schema.RUN_ONLY_COLUMNS`) are read only from spans
+            that can be runs: agent-marked ones and those without a parent.
 
     Returns:
         (runs, steps) as dicts with the run and step columns of `firstwatch.store.schema`, less
@@ -81,11 +83,13 @@ def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list
         if sid in run_set:
             owner[sid] = sid
             continue
-        run = next((a for a in chain[1:] if a in run_set), None)
-        if run is not None:
-            owner[sid] = run
-        elif topmost not in by_id:
-            orphans.setdefault(topmost, []).append(sid)
+        for ancestor in chain[1:]:
+            if ancestor in run_set:
+                owner[sid] = ancestor
+                break
+        else:
+            if topmost not in by_id:
+                orphans.setdefault(topmost, []).append(sid)
 
     runs: list[dict[str, Any]] = []
     complete_runs = sorted(run_ids, key=lambda r: by_id[r]["start_ns"])
@@ -106,12 +110,12 @@ def materialize_trace(spans: Iterable[Span]) -> tuple[list[dict[str, Any]], list
         members = members_of.get(run_id, [])
         run_row = _run_row(run_span, members, complete=True)
         runs.append(run_row)
-        steps.extend(_step_row(s, run_id, run_row) for s in members)
+        _add_steps(steps, members, run_id, run_row)
     for missing_id, member_ids in sorted(orphans.items()):
         orphan_spans = [by_id[m] for m in member_ids]
         row = _incomplete_run_row(missing_id, orphan_spans)
         runs.append(row)
-        steps.extend(_step_row(s, missing_id, row) for s in orphan_spans)
+        _add_steps(steps, orphan_spans, missing_id, row)
     return runs, steps
 
 
@@ -204,31 +208,38 @@ def _incomplete_run_row(missing_id: str, members: list[Span]) -> dict[str, Any]:
     }
 
 
-def _step_row(span: Span, run_id: str, run: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "trace_id": span["trace_id"],
-        "span_id": span["span_id"],
-        "parent_span_id": span.get("parent_span_id") or None,
-        "run_span_id": run_id,
-        "name": span.get("name"),
-        "kind": span.get("kind"),
-        "agent": run.get("agent"),
-        "version": run.get("version"),
-        "environment": run.get("environment") or "unknown",
-        "start_ns": span["start_ns"],
-        "end_ns": span["end_ns"],
-        "duration_ms": span["duration_ms"],
-        "status": "error" if span.get("status") == "error" else "ok",
-        "error_class": span.get("error_class") if span.get("status") == "error" else None,
-        "dependency": span.get("dependency"),
-        "http_status": span.get("http_status"),
-        "retry_count": span.get("retry_count"),
-        "retry_wait_ms": span.get("retry_wait_ms"),
-        "error_fingerprint": span.get("error_fingerprint")
-        if span.get("status") == "error"
-        else None,
-        "failed_checks": span.get("failed_checks"),
-        "model": span.get("model"),
-        "input_tokens": span.get("input_tokens"),
-        "output_tokens": span.get("output_tokens"),
-    }
+def _add_steps(
+    steps: list[dict[str, Any]], members: Iterable[Span], run_id: str, run: Mapping[str, Any]
+) -> None:
+    agent = run.get("agent")
+    version = run.get("version")
+    environment = run.get("environment") or "unknown"
+    for span in members:
+        failed = span.get("status") == "error"
+        steps.append(
+            {
+                "trace_id": span["trace_id"],
+                "span_id": span["span_id"],
+                "parent_span_id": span.get("parent_span_id") or None,
+                "run_span_id": run_id,
+                "name": span.get("name"),
+                "kind": span.get("kind"),
+                "agent": agent,
+                "version": version,
+                "environment": environment,
+                "start_ns": span["start_ns"],
+                "end_ns": span["end_ns"],
+                "duration_ms": span["duration_ms"],
+                "status": "error" if failed else "ok",
+                "error_class": span.get("error_class") if failed else None,
+                "dependency": span.get("dependency"),
+                "http_status": span.get("http_status"),
+                "retry_count": span.get("retry_count"),
+                "retry_wait_ms": span.get("retry_wait_ms"),
+                "error_fingerprint": span.get("error_fingerprint") if failed else None,
+                "failed_checks": span.get("failed_checks"),
+                "model": span.get("model"),
+                "input_tokens": span.get("input_tokens"),
+                "output_tokens": span.get("output_tokens"),
+            }
+        )

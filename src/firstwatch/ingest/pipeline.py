@@ -7,15 +7,21 @@ only then answer 2xx. The writer thread (`writer.py`) applies the log to the sto
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from firstwatch.ingest.decode import decode_request
 from firstwatch.ingest.mapping import MappedBatch, map_request
 from firstwatch.ingest.wal import WalError, WalFull, WriteAheadLog
 from firstwatch.settings import Settings
 from firstwatch.store.schema import SPAN_SCHEMA
+
+CPU_THREADS = 1
+"""Requests decoded, mapped and encoded at once (the others wait their turn; logging and fsync
+run in parallel)."""
 
 
 class Overloaded(Exception):
@@ -58,13 +64,25 @@ class IngestStats:
             self.sdk_dropped_spans += batch.sdk_dropped_spans
 
 
+# Request threads build Arrow data with malloc: pyarrow's default allocator (mimalloc) keeps a heap
+# per thread, and with dozens of request threads it held hundreds of megabytes it did not need.
+_POOL = pa.system_memory_pool()
+
+
 def encode_batch(batch: MappedBatch) -> bytes:
     """The Arrow IPC stream of a batch's columns: what the log stores."""
-    table = pa.Table.from_pydict(batch.columns, schema=SPAN_SCHEMA)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, SPAN_SCHEMA) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
+    columns = batch.columns
+    record = pa.RecordBatch.from_arrays(
+        [pa.array(columns[f.name], type=f.type, memory_pool=_POOL) for f in SPAN_SCHEMA],
+        schema=SPAN_SCHEMA,
+    )
+    sizer = pa.MockOutputStream()
+    with pa.ipc.new_stream(sizer, SPAN_SCHEMA) as writer:
+        writer.write_batch(record)
+    out = pa.allocate_buffer(sizer.size(), memory_pool=_POOL)
+    with pa.ipc.new_stream(pa.FixedSizeBufferWriter(out), SPAN_SCHEMA) as writer:
+        writer.write_batch(record)
+    return bytes(out.to_pybytes())
 
 
 def decode_batch(payload: bytes) -> pa.Table:
@@ -81,6 +99,11 @@ class Ingestor:
         self.wal = wal
         self.stats = IngestStats()
         self.accepting = True
+        self._max_pending_bytes = settings.wal_max_pending_mb * 2**20
+        # Decoding, mapping and encoding hold the GIL: let only a few requests do it at once.
+        # A crowd of them would take turns with the GIL, each finishing late, and starve the
+        # writer thread, which needs the GIL too to rebuild runs.
+        self._cpu = threading.BoundedSemaphore(CPU_THREADS)
 
     def accept(self, request: ExportTraceServiceRequest, project: str) -> MappedBatch:
         """Map and log a request; returns the mapped batch (accepted and rejected counts).
@@ -89,16 +112,43 @@ class Ingestor:
             Overloaded: the log is full or the server is stopping.
             NotDurable: the log could not fsync the batch.
         """
+        return self._accept(lambda: request, project)
+
+    def accept_body(
+        self,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None,
+        project: str,
+    ) -> MappedBatch:
+        """Decode an OTLP/HTTP body, then map and log it as `accept` does.
+
+        Raises:
+            DecodeError: the body does not decode (with the HTTP status to answer).
+            Overloaded: the log is full or the server is stopping.
+            NotDurable: the log could not fsync the batch.
+        """
+        limit = self.settings.max_body_bytes
+        return self._accept(
+            lambda: decode_request(body, content_type, content_encoding, limit), project
+        )
+
+    def _accept(self, decode: Callable[[], ExportTraceServiceRequest], project: str) -> MappedBatch:
         if not self.accepting:
             raise Overloaded("the server is shutting down", retry_after_s=5)
-        batch = map_request(
-            request,
-            project,
-            max_attributes=self.settings.max_attributes,
-            max_value_chars=self.settings.max_value_chars,
-        )
-        if batch.accepted:
-            payload = encode_batch(batch)
+        if self.wal.pending_bytes >= self._max_pending_bytes:
+            # Refuse before spending CPU on a batch the log could not take anyway.
+            self.stats.request_rejected("overloaded")
+            raise Overloaded("ingest is behind: the log is full", retry_after_s=2)
+        with self._cpu:
+            batch = map_request(
+                decode(),
+                project,
+                max_attributes=self.settings.max_attributes,
+                max_value_chars=self.settings.max_value_chars,
+            )
+            payload = encode_batch(batch) if batch.accepted else b""
+        if payload:
             try:
                 self.wal.append(payload)
             except WalFull as exc:

@@ -16,13 +16,27 @@ from firstwatch.store.base import Store
 log = logging.getLogger(__name__)
 
 
+BATCH_BYTES = 32 * 2**20
+"""Most bytes of logged batches applied in one transaction (at least one batch): what bounds the
+writer's memory, as a batch in memory takes about its logged size, then as much again in the store
+and in rebuilding runs."""
+
+
 class Writer:
     """Applies logged batches to the store; at start it replays what the store has not applied."""
 
-    def __init__(self, store: Store, wal: WriteAheadLog, *, batch_spans: int = 50_000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        wal: WriteAheadLog,
+        *,
+        batch_spans: int = 50_000,
+        batch_bytes: int = BATCH_BYTES,
+    ) -> None:
         self.store = store
         self.wal = wal
         self.batch_spans = batch_spans
+        self.batch_bytes = batch_bytes
         self.applied_lsn = store.applied_lsn()
         if self.applied_lsn > wal.last_lsn:
             log.warning(
@@ -57,7 +71,7 @@ class Writer:
         tables: list[pa.Table] = []
         rows = 0
         last = self.applied_lsn
-        for lsn, payload in self.wal.read_from(self.applied_lsn):
+        for lsn, payload in self.wal.read_from(self.applied_lsn, max_bytes=self.batch_bytes):
             table = decode_batch(payload)
             tables.append(table)
             rows += table.num_rows

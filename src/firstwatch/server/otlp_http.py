@@ -12,7 +12,7 @@ from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.concurrency import run_in_threadpool
 
-from firstwatch.ingest.decode import JSON, PROTOBUF, DecodeError, decode_request, media_type
+from firstwatch.ingest.decode import JSON, PROTOBUF, DecodeError, media_type
 from firstwatch.ingest.pipeline import NotDurable, Overloaded
 from firstwatch.server.auth import AuthError, authenticate, key_from_headers
 from firstwatch.server.state import AppState
@@ -74,14 +74,13 @@ async def export_traces(request: Request) -> Response:
                 f"OTLP/HTTP accepts {PROTOBUF} or {JSON}",
             )
         body = await _read_body(request, state.settings.max_body_bytes)
-        decoded = await run_in_threadpool(
-            decode_request,
+        batch = await run_in_threadpool(
+            state.ingestor.accept_body,
             body,
             request.headers.get("content-type"),
             request.headers.get("content-encoding"),
-            state.settings.max_body_bytes,
+            principal.project,
         )
-        batch = await run_in_threadpool(state.ingestor.accept, decoded, principal.project)
     except DecodeError as exc:
         state.ingestor.stats.request_rejected(f"http_{exc.status}")
         return _status_response(exc.status, exc.message, reply_kind)

@@ -1,10 +1,18 @@
-"""The embedded store: one DuckDB file, written by one thread (design.md §1, §6)."""
+"""The embedded store: one DuckDB file, written by one thread (design.md §1, §6).
+
+Applying a batch looks up only the traces it continues, so its cost does not grow with the store:
+`trace_index` holds, per stored trace, a numeric `trace_key` and the ranges of `received_ns` and
+`start_ns` its rows lie in. The rows of a continued trace are found by its key within those ranges,
+which DuckDB checks against each row group's min and max (rows are stored in arrival order), then
+fetched by rowid. The span, run and step tables carry `trace_key` as a last column for that lookup.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +26,13 @@ from firstwatch.store.duckdb_latency import LatencyQueries
 from firstwatch.store.schema import (
     MATERIALIZE_COLUMNS,
     RUN_COLUMNS,
+    RUN_ONLY_COLUMNS,
     RUN_SCHEMA,
     SPAN_COLUMNS,
     SPAN_SCHEMA,
     STEP_COLUMNS,
     STEP_SCHEMA,
+    TRACE_INDEX_COLUMNS,
 )
 
 _SQL_TYPES = {
@@ -34,10 +44,27 @@ _SQL_TYPES = {
     pa.bool_(): "BOOLEAN",
 }
 
+# Rows per row group. DuckDB writes an appended row group straight to the file once it is full; what
+# is left of a transaction goes through DuckDB's own log and is rewritten, with the table's last row
+# group, at each checkpoint. With the default (122,880 rows), larger than a writer batch, everything
+# took that path: ingest ran three to four times slower and held hundreds of megabytes at commit.
+# Small groups also give the range lookups finer min/max statistics.
+ROW_GROUP_SIZE = 8_192
+# A trace's key: the last 15 hex digits of its id as a number (0 for an id that is not hex). Equal
+# keys are always confirmed on (project, trace_id).
+_TRACE_KEY = "coalesce(TRY_CAST('0x' || substr(trace_id, 18, 15) AS BIGINT), 0)"
+# Tables that carry a trace key.
+_KEYED = {"spans": SPAN_COLUMNS, "runs": RUN_COLUMNS, "steps": STEP_COLUMNS}
+# At most this many separate ranges in one lookup; the closest are merged beyond it.
+_MAX_RANGES = 8
+_CATALOG = "store"
+# Arrow tables a batch registers with DuckDB while it is applied.
+_VIEWS = ("incoming", "touched", "known", "stored", "fresh", "continued", "new_runs", "new_steps")
 
-def _table_sql(name: str, columns: Sequence[tuple[str, pa.DataType]]) -> str:
+
+def _table_sql(name: str, columns: Sequence[tuple[str, pa.DataType]], keyed: bool = False) -> str:
     cols = ", ".join(f"{col} {_SQL_TYPES[typ]}" for col, typ in columns)
-    return f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
+    return f"CREATE TABLE IF NOT EXISTS {name} ({cols}{', trace_key BIGINT' if keyed else ''})"
 
 
 _RUN_LIST_COLUMNS = (
@@ -53,33 +80,88 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None 
     con.execute(sql, list(params) if params is not None else None).fetchall()
 
 
+def _insert_keyed(table: str, source: str, exclude: str | None = None) -> str:
+    """Insert the rows of `source` into `table` by column name, with their trace key."""
+    rows = f"* EXCLUDE ({exclude})" if exclude else "*"
+    return f"INSERT INTO {table} BY NAME SELECT {rows}, {_TRACE_KEY} AS trace_key FROM {source}"
+
+
+def _trace_ranges_sql(source: str) -> str:
+    """Rows of `trace_index` for the spans in `source`."""
+    return (
+        f"SELECT project, trace_id, {_TRACE_KEY} AS trace_key, "
+        "min(received_ns) AS first_received_ns, max(received_ns) AS last_received_ns, "
+        "min(start_ns) AS first_start_ns, max(start_ns) AS last_start_ns "
+        f"FROM {source} GROUP BY project, trace_id"
+    )
+
+
+def _ranges(pairs: Sequence[tuple[int, int]], limit: int = _MAX_RANGES) -> list[tuple[int, int]]:
+    """Merge (low, high) ranges that overlap, then the closest ones until `limit` are left."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(pairs):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    while len(merged) > limit:
+        gap = min(range(len(merged) - 1), key=lambda i: merged[i + 1][0] - merged[i][1])
+        merged[gap : gap + 2] = [(merged[gap][0], merged[gap + 1][1])]
+    return merged
+
+
+def _rows_of(table: str, view: str, traces: pa.Table) -> str:
+    """A filter on `table` for the rows of the traces in `traces`, registered as `view` (rows of
+    `trace_index`): found by key within the traces' ranges of arrival (spans) or start (runs and
+    steps) times, taken by rowid, and confirmed on (project, trace_id)."""
+    if not traces.num_rows:
+        return "FALSE"
+    column, first, last = ("start_ns", "first_start_ns", "last_start_ns")
+    if table == "spans":
+        column, first, last = ("received_ns", "first_received_ns", "last_received_ns")
+    pairs = zip(traces[first].to_pylist(), traces[last].to_pylist(), strict=True)
+    within = " OR ".join(
+        f"{column} BETWEEN {int(low)} AND {int(high)}" for low, high in _ranges(list(pairs))
+    )
+    return (
+        f"rowid IN (SELECT rowid FROM {table} WHERE ({within}) "
+        f"AND trace_key IN (SELECT trace_key FROM {view})) "
+        f"AND (project, trace_id) IN (SELECT project, trace_id FROM {view})"
+    )
+
+
 class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     """A `Store` on a DuckDB file."""
 
     def __init__(self, path: Path, *, memory_limit: str = "512MB") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
+        # memory than the whole ingest path. A few per checkpoint keep up.
+        self._con = duckdb.connect(config={"memory_limit": memory_limit, "max_vacuum_tasks": 4})
+        quoted = str(path).replace("'", "''")
         try:
-            self._con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
-        except duckdb.IOException as exc:
+            _run(self._con, f"ATTACH '{quoted}' AS {_CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        except duckdb.Error as exc:
+            self._con.close()
             raise RuntimeError(
                 f"cannot open {path}: {exc}. A DuckDB file has one owning process: stop the other "
                 "firstwatch serve, or choose another --store."
             ) from None
+        _run(self._con, f"USE {_CATALOG}")
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        for table, columns in (
-            ("spans", SPAN_COLUMNS),
-            ("runs", RUN_COLUMNS),
-            ("steps", STEP_COLUMNS),
-        ):
-            _run(self._con, _table_sql(table, columns))
-            # A file made by an older version gains the columns added since, at the end.
+        self._inserter = ThreadPoolExecutor(1, thread_name_prefix="firstwatch-store")
+        indexed = self._has_table("trace_index")
+        for name, columns in _KEYED.items():
+            _run(self._con, _table_sql(name, columns, keyed=True))
+            # A file made by an older version gains the columns added since.
             for column, typ in columns:
                 _run(
                     self._con,
-                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {_SQL_TYPES[typ]}",
+                    f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column} {_SQL_TYPES[typ]}",
                 )
+        _run(self._con, _table_sql("trace_index", TRACE_INDEX_COLUMNS))
         _run(
             self._con,
             "CREATE TABLE IF NOT EXISTS api_keys (key_id VARCHAR PRIMARY KEY, key_hash VARCHAR "
@@ -89,12 +171,35 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         _run(self._con, "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)")
         _run(self._con, "INSERT OR IGNORE INTO projects VALUES ('default')")
         self._create_drift_tables()
+        if not indexed:
+            self._index_existing()
+
+    def _has_table(self, name: str) -> bool:
+        rows = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+            [_CATALOG, name],
+        ).fetchall()
+        return bool(rows[0][0])
+
+    def _index_existing(self) -> None:
+        """Key and index the traces of a store written before `trace_index` existed."""
+        for name in _KEYED:
+            columns = self._con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+                "AND table_name = ?",
+                [_CATALOG, name],
+            ).fetchall()
+            if ("trace_key",) not in columns:
+                _run(self._con, f"ALTER TABLE {name} ADD COLUMN trace_key BIGINT")
+            _run(self._con, f"UPDATE {name} SET trace_key = {_TRACE_KEY}")
+        _run(self._con, f"INSERT INTO trace_index BY NAME {_trace_ranges_sql('spans')}")
 
     # -- reading connections: one cursor per thread --------------------------------------------
     def _reader(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._con.cursor()
+            _run(cursor, f"USE {_CATALOG}")
             self._local.cursor = cursor
         return cursor
 
@@ -107,68 +212,105 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     def apply(self, spans: pa.Table, lsn: int, materialize: Materializer) -> int:
         """See `Store.apply`."""
         spans = spans.cast(SPAN_SCHEMA)
+        incoming = spans.append_column("pos", pa.array(range(spans.num_rows), pa.int64()))
         with self._write_lock:
             con = self._con
             _run(con, "BEGIN TRANSACTION")
             try:
-                con.register("incoming", spans)
-                _run(
-                    con,
-                    "CREATE OR REPLACE TEMP TABLE touched AS "
-                    "SELECT DISTINCT project, trace_id FROM incoming",
-                )
-                before = self._count(con, "spans")
-                _run(
-                    con,
-                    "INSERT INTO spans SELECT i.* FROM (SELECT * FROM incoming "
-                    "QUALIFY row_number() OVER (PARTITION BY project, trace_id, span_id) = 1) i "
-                    "ANTI JOIN (SELECT s.project, s.trace_id, s.span_id FROM spans s "
-                    "SEMI JOIN touched t ON s.project = t.project AND s.trace_id = t.trace_id) e "
-                    "ON i.project = e.project AND i.trace_id = e.trace_id "
-                    "AND i.span_id = e.span_id",
-                )
-                added = self._count(con, "spans") - before
-                con.unregister("incoming")
-                cols = ", ".join(f"s.{c}" for c in ("project", *MATERIALIZE_COLUMNS))
-                table = con.sql(
-                    f"SELECT {cols} FROM spans s SEMI JOIN touched t "
-                    "ON s.project = t.project AND s.trace_id = t.trace_id"
-                ).to_arrow_table()
-                runs, steps = self._materialize(table, materialize)
-                _run(
-                    con,
-                    "DELETE FROM runs WHERE (project, trace_id) IN "
-                    "(SELECT project, trace_id FROM touched)",
-                )
-                _run(
-                    con,
-                    "DELETE FROM steps WHERE (project, trace_id) IN "
-                    "(SELECT project, trace_id FROM touched)",
-                )
-                if runs.num_rows:
-                    con.register("new_runs", runs)
-                    _run(con, "INSERT INTO runs SELECT * FROM new_runs")
-                    con.unregister("new_runs")
-                if steps.num_rows:
-                    con.register("new_steps", steps)
-                    _run(con, "INSERT INTO steps SELECT * FROM new_steps")
-                    con.unregister("new_steps")
+                added = self._apply(con, incoming, materialize)
                 _run(con, "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn])
                 _run(con, "COMMIT")
             except BaseException:
                 _run(con, "ROLLBACK")
                 raise
+            finally:
+                for view in _VIEWS:
+                    con.unregister(view)
         return added
 
-    @staticmethod
-    def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-        rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()
-        return int(rows[0][0]) if rows else 0
+    def _apply(
+        self, con: duckdb.DuckDBPyConnection, incoming: pa.Table, materialize: Materializer
+    ) -> int:
+        con.register("incoming", incoming)
+        touched = con.sql(
+            f"SELECT project, trace_id, {_TRACE_KEY} AS trace_key FROM incoming "
+            "GROUP BY project, trace_id"
+        ).to_arrow_table()
+        con.register("touched", touched)
+        # The traces that already have spans in the store, and where their rows lie.
+        known = con.sql(
+            "SELECT x.* FROM trace_index x SEMI JOIN touched t ON x.trace_key = t.trace_key "
+            "AND x.project = t.project AND x.trace_id = t.trace_id"
+        ).to_arrow_table()
+        con.register("known", known)
+        columns = ", ".join(
+            f"CASE WHEN agent_marked OR coalesce(parent_span_id, '') = '' THEN {c} END AS {c}"
+            if c in RUN_ONLY_COLUMNS
+            else c
+            for c in ("project", *MATERIALIZE_COLUMNS)
+        )
+        stored = con.sql(
+            f"SELECT {columns} FROM spans WHERE {_rows_of('spans', 'known', known)}"
+        ).to_arrow_table()
+        con.register("stored", stored)
+        # The first copy of each span the store does not have yet, in arrival order.
+        fresh = con.sql(
+            "SELECT k.pos FROM (SELECT min(pos) AS pos, project, trace_id, span_id FROM incoming "
+            "GROUP BY project, trace_id, span_id) k "
+            "ANTI JOIN stored s ON k.project = s.project AND k.trace_id = s.trace_id "
+            "AND k.span_id = s.span_id ORDER BY k.pos"
+        ).to_arrow_table()["pos"]
+        if not len(fresh):
+            return 0
+        con.register("fresh", incoming if len(fresh) == incoming.num_rows else incoming.take(fresh))
+        # Rebuild the runs and steps of every trace that gained spans, from all its spans: in
+        # Python, while DuckDB stores the new spans (it does not need the GIL for that).
+        rebuilt = con.sql(
+            f"SELECT {columns} FROM fresh UNION ALL SELECT {columns} FROM stored "
+            "WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh)"
+        ).to_arrow_table()
+        inserting = self._inserter.submit(_run, con, _insert_keyed("spans", "fresh", "pos"))
+        try:
+            runs, steps = self._materialize(rebuilt, materialize)
+        finally:
+            inserting.result()
+        continued = con.sql(
+            "SELECT * FROM known WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh)"
+        ).to_arrow_table()
+        con.register("continued", continued)
+        if continued.num_rows:
+            for table in ("runs", "steps"):
+                _run(con, f"DELETE FROM {table} WHERE {_rows_of(table, 'continued', continued)}")
+            _run(
+                con,
+                "UPDATE trace_index x SET "
+                "first_received_ns = least(x.first_received_ns, n.first_received_ns), "
+                "last_received_ns = greatest(x.last_received_ns, n.last_received_ns), "
+                "first_start_ns = least(x.first_start_ns, n.first_start_ns), "
+                "last_start_ns = greatest(x.last_start_ns, n.last_start_ns) "
+                f"FROM ({_trace_ranges_sql('fresh')}) n "
+                "WHERE x.trace_key = n.trace_key AND x.project = n.project "
+                "AND x.trace_id = n.trace_id",
+            )
+        _run(
+            con,
+            f"INSERT INTO trace_index BY NAME SELECT n.* FROM ({_trace_ranges_sql('fresh')}) n "
+            "ANTI JOIN continued c ON n.project = c.project AND n.trace_id = c.trace_id",
+        )
+        if runs.num_rows:
+            con.register("new_runs", runs)
+            _run(con, _insert_keyed("runs", "new_runs"))
+        if steps.num_rows:
+            con.register("new_steps", steps)
+            _run(con, _insert_keyed("steps", "new_steps"))
+        return len(fresh)
 
     @staticmethod
     def _materialize(table: pa.Table, materialize: Materializer) -> tuple[pa.Table, pa.Table]:
         by_trace: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for row in table.to_pylist():
+        names = table.column_names
+        for values in zip(*(column.to_pylist() for column in table.columns), strict=True):
+            row = dict(zip(names, values, strict=True))
             by_trace[(row["project"], row["trace_id"])].append(row)
         runs: list[Row] = []
         steps: list[Row] = []
@@ -311,4 +453,5 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     def close(self) -> None:
         """See `Store.close`."""
         with self._write_lock:
+            self._inserter.shutdown()
             self._con.close()

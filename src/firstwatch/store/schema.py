@@ -50,7 +50,10 @@ SPAN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
 SPAN_SCHEMA: Final = pa.schema(list(SPAN_COLUMNS))
 SPAN_COLUMN_NAMES: Final = tuple(name for name, _ in SPAN_COLUMNS)
 
-# What run materialisation reads back of each span of a touched trace.
+# What run materialisation reads of each span of a touched trace. The RUN_ONLY_COLUMNS among them
+# are read only from spans that can be runs (agent-marked, or without a parent), so a store may
+# leave them empty on the others.
+RUN_ONLY_COLUMNS: Final = ("input_preview", "output_preview")
 MATERIALIZE_COLUMNS: Final = (
     "trace_id",
     "span_id",
@@ -63,8 +66,6 @@ MATERIALIZE_COLUMNS: Final = (
     "duration_ms",
     "status",
     "error_class",
-    "error_type",
-    "error_message",
     "agent",
     "service",
     "version",
@@ -133,6 +134,20 @@ STEP_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
     ("model", pa.string()),
     ("input_tokens", pa.int64()),
     ("output_tokens", pa.int64()),
+)
+
+# Where each stored trace's spans lie, so that a batch finds the traces it continues without
+# scanning every span: `trace_key` is a number from the trace id (cheap to compare; equal keys are
+# confirmed on the id), and the ranges of `received_ns` and `start_ns` bound the trace's span, run
+# and step rows, which the tables' min/max statistics (zone maps) then skip to.
+TRACE_INDEX_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
+    ("project", pa.string()),
+    ("trace_id", pa.string()),
+    ("trace_key", pa.int64()),
+    ("first_received_ns", pa.int64()),
+    ("last_received_ns", pa.int64()),
+    ("first_start_ns", pa.int64()),
+    ("last_start_ns", pa.int64()),
 )
 
 RUN_SCHEMA: Final = pa.schema(list(RUN_COLUMNS))
