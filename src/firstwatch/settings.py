@@ -204,6 +204,15 @@ class Settings:
         "usually runs.",
         "float",
     )
+    prices_file: str = _setting(
+        "prices_file",
+        str,
+        "",
+        "TOML price table for token costs: per model, input and output prices per million "
+        "tokens (see firstwatch.analytics.pricing). Read at each request, so edits apply at "
+        "once. Empty means a few example prices of well-known models, shown as examples.",
+        "str",
+    )
     log_level: str = _setting("log_level", str, "info", "Server log level.", "str")
 
     @classmethod

@@ -221,6 +221,7 @@ def test_first_attempt_and_time_lost_to_retries(store: Store) -> None:
     assert steps["extract"]["retried"] == 10
     assert steps["extract"]["retry_wait_ms"] == pytest.approx(sum(lost) - 300.0)
     assert steps["POST"]["n"] == 20 and steps["POST"]["errors"] == 10
+    assert steps["POST"]["retried"] == 10 and steps["POST"]["retry_wait_ms"] == 0
 
     # Dependency calls are the HTTP attempts, not the model step around them as well.
     (llm,) = store.dependency_latency(SpanFilter(project="default"))

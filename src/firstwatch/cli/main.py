@@ -12,6 +12,7 @@ from rich.table import Table
 from firstwatch.cli.client import Client
 from firstwatch.cli.drift_cmd import baseline_app, drift
 from firstwatch.cli.errors_cmd import errors, status
+from firstwatch.cli.latency_cmd import deps, latency
 
 app = typer.Typer(
     name="firstwatch",
@@ -25,6 +26,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(baseline_app, name="baseline")
 app.command()(drift)
+app.command()(latency)
+app.command()(deps)
 app.command()(status)
 app.command()(errors)
 

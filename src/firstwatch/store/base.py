@@ -164,8 +164,9 @@ class Store(Protocol):
 
         Runs also carry first-attempt percentiles (`first_attempt_p50_ms`…), `retried_ok` (ended
         ok after retries) and `retry_ms` (time lost to retries: duration − first attempt). A
-        step's retries include its direct children's (the resends under it). No rows for an
-        empty selection. ValueError for an unknown grouping or a bucket of 0 or less.
+        step's retries include its direct children's (the resends under it); an HTTP resend's
+        wait, spent before it began, counts for its parent only. No rows for an empty
+        selection. ValueError for an unknown grouping or a bucket of 0 or less.
         """
         ...
 

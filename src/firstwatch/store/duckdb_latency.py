@@ -133,6 +133,7 @@ class LatencyQueries:
         group = f"GROUP BY {', '.join(grouped)} ORDER BY {', '.join(grouped)}" if grouped else ""
         if steps:
             # A step's retries are its own and its direct children's (the HTTP resends under it).
+            # An HTTP resend's own wait came before it started: it counts for its parent only.
             child_clauses, child_params = _where(
                 SpanFilter(project=scope.project, since_ns=scope.since_ns), steps=True
             )
@@ -147,8 +148,8 @@ class LatencyQueries:
                 "max(s.duration_ms) AS max_ms, avg(s.duration_ms) AS mean_ms, "
                 "sum(s.duration_ms) AS total_ms, count(*) FILTER (WHERE s.status = 'error') "
                 "AS errors, count(*) FILTER (WHERE s.retry_count > 0 OR w.retried > 0) "
-                "AS retried, sum(coalesce(s.retry_wait_ms, 0) + coalesce(w.wait_ms, 0)) "
-                "AS retry_wait_ms "
+                "AS retried, sum(CASE WHEN s.kind = 'http' THEN 0 "
+                "ELSE coalesce(s.retry_wait_ms, 0) END + coalesce(w.wait_ms, 0)) AS retry_wait_ms "
                 "FROM steps s LEFT JOIN waits w ON w.trace_id = s.trace_id "
                 f"AND w.parent_span_id = s.span_id WHERE {' AND '.join(clauses)} "
                 f"{'' if grouped else 'HAVING count(*) > 0 '}{group}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from firstwatch.server.api.deps import reader, state_of, window
 from firstwatch.server.auth import Principal
@@ -26,12 +26,30 @@ class AgentSummary(BaseModel):
     error_rate: float
     first_seen: str | None
     last_seen: str | None
+    p50_ms: float | None = Field(None, description="Median duration of its complete runs.")
+    p99_ms: float | None = Field(None, description="99th percentile of the same.")
 
 
 class AgentList(BaseModel):
     """Agents seen in the window."""
 
     agents: list[AgentSummary]
+
+
+_Key = tuple[str | None, str | None, str | None]
+
+
+def _latency(
+    request: Request, project: str, since_ns: int | None, until_ns: int | None
+) -> dict[_Key, dict[str, Any]]:
+    """p50 and p99 of complete runs per agent, version and environment."""
+    rows = state_of(request).store.latency_summary(project, since_ns, until_ns)
+    return {(r["agent"], r["version"], r["environment"]): r for r in rows}
+
+
+def _quantile(latency: dict[_Key, dict[str, Any]], row: dict[str, Any], name: str) -> float | None:
+    found = latency.get((row["agent"], row["version"], row["environment"]))
+    return None if found is None else found[name]
 
 
 @router.get("/agents", response_model=AgentList)
@@ -44,6 +62,7 @@ def list_agents(
     """Agents with run and error counts for the window (all time when no window is given)."""
     since_ns, until_ns = window(since, until)
     rows = state_of(request).store.agents(who.project, since_ns, until_ns)
+    latency = _latency(request, who.project, since_ns, until_ns)
     return AgentList(
         agents=[
             AgentSummary(
@@ -56,6 +75,8 @@ def list_agents(
                 error_rate=r["errors"] / r["runs"] if r["runs"] else 0.0,
                 first_seen=iso(r["first_seen_ns"]),
                 last_seen=iso(r["last_seen_ns"]),
+                p50_ms=_quantile(latency, r, "p50_ms"),
+                p99_ms=_quantile(latency, r, "p99_ms"),
             )
             for r in rows
         ]
