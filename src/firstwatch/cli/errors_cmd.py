@@ -248,14 +248,14 @@ def timeline_table(report: dict[str, Any], rows: int = OVER_TIME_ROWS) -> Table:
 def print_errors(report: dict[str, Any], console: Console) -> None:
     """The `/api/v1/errors` answer as a summary line and tables."""
     scope, totals = report["scope"], report["totals"]
-    unit = "runs" if scope["level"] == "run" else f"{scope['step']} steps"
-    console.print(
-        Text(
-            f"{totals['runs']} {unit}: {totals['errors']} failed "
-            f"({_pct(totals['error_rate'])}), {totals['silent_failures']} silent failures "
-            f"({_pct(totals['silent_failure_rate'])})"
+    line = f"{totals['runs']} runs: {totals['errors']} failed ({_pct(totals['error_rate'])}), "
+    line += f"{totals['silent_failures']} silent failures ({_pct(totals['silent_failure_rate'])})"
+    if scope["level"] == "step":
+        line = (
+            f"{totals['runs']} {scope['step']} steps: {totals['errors']} failed "
+            f"({_pct(totals['error_rate'])})"
         )
-    )
+    console.print(Text(line))
     console.print(Text(f"baseline: {report['baseline']['description']}", style="dim"))
     for new in report["new_classes"]:
         console.print(

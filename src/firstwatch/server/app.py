@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 import firstwatch
 from firstwatch.server import otlp_http, pages
-from firstwatch.server.api import agents, drift, health, keys, latency, runs
+from firstwatch.server.api import agents, drift, errors, health, keys, latency, runs
 from firstwatch.server.state import AppState
 
 
@@ -28,5 +28,6 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(keys.router)
     app.include_router(drift.router)
+    app.include_router(errors.router)
     app.include_router(latency.router)
     return app

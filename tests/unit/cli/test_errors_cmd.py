@@ -180,3 +180,12 @@ def test_errors_without_failures_says_so() -> None:
     )
     text = console.export_text()
     assert "5 runs: 0 failed" in text and "No errors." in text
+
+
+def test_errors_of_one_step_count_steps_without_silent_failures() -> None:
+    console = Console(record=True, width=240, color_system=None)
+    scope = {**report()["scope"], "level": "step", "step": "lookup"}
+    print_errors(report(scope=scope), console)
+    text = console.export_text()
+    assert "40 lookup steps: 4 failed (10.0%)" in text and "silent failures" not in text
+    assert "┃ step " in text and "┃ steps " not in text

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from firstwatch.analytics.status import Status
 from firstwatch.server.api.deps import reader, state_of, window
+from firstwatch.server.api.errors import StatusBoard
 from firstwatch.server.auth import Principal
 from firstwatch.server.timeparse import iso
 
@@ -24,6 +26,10 @@ class AgentSummary(BaseModel):
     errors: int
     incomplete: int
     error_rate: float
+    silent_failures: int = Field(description="Runs that ended OK but failed an output check.")
+    silent_failure_rate: float
+    status: Status = Field(description="healthy, degraded, failing or silent (status window).")
+    reason: str = Field(description="Why, in a sentence.")
     first_seen: str | None
     last_seen: str | None
     p50_ms: float | None = Field(None, description="Median duration of its complete runs.")
@@ -34,6 +40,14 @@ class AgentList(BaseModel):
     """Agents seen in the window."""
 
     agents: list[AgentSummary]
+    status_since: str | None = Field(
+        description="Start of the window status is judged over: `since`, else the last hour."
+    )
+    status_until: str | None = Field(description="Its end: `until`, else now.")
+
+
+def _key(row: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    return (row["agent"], row["version"], row["environment"])
 
 
 _Key = tuple[str | None, str | None, str | None]
@@ -59,10 +73,18 @@ def list_agents(
     since: Annotated[str | None, Query(description="RFC 3339 or relative (24h)")] = None,
     until: Annotated[str | None, Query(description="RFC 3339 or relative (1h)")] = None,
 ) -> AgentList:
-    """Agents with run and error counts for the window (all time when no window is given)."""
+    """Agents with run and error counts for the window (all time when no window is given), and
+    each one's status over the window (the last hour when no window is given); an agent gone
+    silent is listed even with no runs in the window."""
     since_ns, until_ns = window(since, until)
-    rows = state_of(request).store.agents(who.project, since_ns, until_ns)
+    state = state_of(request)
+    rows = state.store.agents(who.project, since_ns, until_ns)
     latency = _latency(request, who.project, since_ns, until_ns)
+    board = StatusBoard(state.store, state.settings, who.project, since_ns, until_ns)
+    if since_ns is not None:
+        rows = rows + board.missing_rows(rows)
+    health = {_key(r): board.health(*_key(r)) for r in rows}
+    silent = {key: board.listed(*key).silent_failures for key in health}
     return AgentList(
         agents=[
             AgentSummary(
@@ -73,11 +95,17 @@ def list_agents(
                 errors=r["errors"],
                 incomplete=r["incomplete"],
                 error_rate=r["errors"] / r["runs"] if r["runs"] else 0.0,
+                silent_failures=silent[_key(r)],
+                silent_failure_rate=silent[_key(r)] / r["runs"] if r["runs"] else 0.0,
+                status=health[_key(r)].status,
+                reason=health[_key(r)].reason,
                 first_seen=iso(r["first_seen_ns"]),
                 last_seen=iso(r["last_seen_ns"]),
                 p50_ms=_quantile(latency, r, "p50_ms"),
                 p99_ms=_quantile(latency, r, "p99_ms"),
             )
             for r in rows
-        ]
+        ],
+        status_since=iso(board.since_ns),
+        status_until=iso(board.until_ns if board.until_ns is not None else board.now_ns),
     )
