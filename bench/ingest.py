@@ -9,9 +9,11 @@ connections. It reports the acknowledged rate (2xx), the end-to-end rate (until 
 applied and every run is listed by ``/api/v1/agents``), the server's peak RSS (VmHWM) and CPU time.
 
 ``--stored-spans N`` first fills the store with N synthetic spans (with their runs and steps) to
-show how the writer holds up as the tables grow.
+show how the writer holds up as the tables grow. The "other load" column is the machine's 1-minute
+load average just before the run: other work on the same cores makes the rates lower.
 
-    python bench/ingest.py [--requests 400] [--connections 8] [--stored-spans 0]
+    python bench/ingest.py [--requests 400] [--connections 8] [--stored-spans 0] [--repeat 1]
+        [--duckdb-memory-limit 128MB] [--profile gil.svg]
 """
 
 from __future__ import annotations
@@ -272,7 +274,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(folder: Path, store: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
+def start_server(
+    folder: Path, store: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int, Path]:
     """A `firstwatch serve` on free ports; returns (process, HTTP port, log file)."""
     port = free_port()
     log = folder / "server.log"
@@ -289,7 +293,9 @@ def start_server(folder: Path, store: Path) -> tuple[subprocess.Popen[bytes], in
         str(free_port()),
     ]
     with log.open("wb") as sink:
-        process = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            cmd, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -365,7 +371,8 @@ def preload(store: Path, spans: int) -> float:
     parent = "lower(lpad(to_hex(hash((i // 10) * 10 + 7)), 16, '0'))"
     con.execute(
         f"""
-        INSERT INTO spans SELECT 'default' AS project, {trace} AS trace_id, {span} AS span_id,
+        INSERT INTO spans BY NAME
+        SELECT 'default' AS project, {trace} AS trace_id, {span} AS span_id,
             CASE WHEN i % 10 = 0 THEN NULL ELSE {parent} END AS parent_span_id,
             CASE WHEN i % 10 = 0 THEN 'agent.run' ELSE 'chat' END AS name,
             1::TINYINT AS span_kind, CASE WHEN i % 10 = 0 THEN 'run' ELSE 'llm' END AS kind,
@@ -383,24 +390,24 @@ def preload(store: Path, spans: int) -> float:
             left(repeat(md5((i + 1)::VARCHAR) || ' ', 6), 200) AS output_preview,
             '{{"input.value": "' || repeat(md5(i::VARCHAR) || ' ', 20) || '"}}' AS attributes,
             '{{"service.name": "preloaded"}}' AS resource, NULL AS events,
-            {base} + (i // 10 + 1) * 10 * {span_ns}::BIGINT AS received_ns,
-            NULL AS trace_key
+            {base} + (i // 10 + 1) * 10 * {span_ns}::BIGINT AS received_ns
         FROM range({spans}) t(i)
         """
     )
     con.execute(
         """
-        INSERT INTO runs SELECT project, trace_id, span_id, name, agent, version, environment,
-            start_ns, end_ns + 9000000, duration_ms + 9, status, NULL, TRUE, 9, 0, 0, 0.0,
-            input_preview, output_preview, NULL
+        INSERT INTO runs BY NAME SELECT project, trace_id, span_id, name, agent, version,
+            environment, start_ns, end_ns + 9000000 AS end_ns, duration_ms + 9 AS duration_ms,
+            status, TRUE AS complete, 9 AS step_count, 0 AS error_step_count, 0 AS retry_count,
+            0.0 AS retry_wait_ms, input_preview, output_preview
         FROM spans WHERE agent_marked
         """
     )
     con.execute(
         """
-        INSERT INTO steps SELECT project, trace_id, span_id, parent_span_id, parent_span_id,
-            name, kind, agent, version, environment, start_ns, end_ns, duration_ms, status,
-            NULL, dependency, NULL, NULL, NULL, NULL
+        INSERT INTO steps BY NAME SELECT project, trace_id, span_id, parent_span_id,
+            parent_span_id AS run_span_id, name, kind, agent, version, environment, start_ns,
+            end_ns, duration_ms, status, dependency, model, input_tokens, output_tokens
         FROM spans WHERE NOT agent_marked
         """
     )
@@ -485,35 +492,32 @@ class Result:
     """What one run measured."""
 
     spans: int
-    runs: int
     acked_s: float
     end_to_end_s: float
     peak_rss_mb: float
     server_cpu_s: float
+    other_load: float
     statuses: dict[int, int]
 
 
-def run(requests: int, connections: int, stored_spans: int, profile: Path | None) -> Result:
-    """One measured run; see the module docstring."""
-    started = time.perf_counter()
-    bodies, traces = build_requests(requests)
-    spans = requests * SPANS_PER_REQUEST
-    size = sum(map(len, bodies))
-    print(
-        f"built {requests} requests, {spans} spans, {traces} runs, "
-        f"{size / spans:.0f} bytes a span, in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
+def run(
+    bodies_path: Path,
+    spans: int,
+    runs: int,
+    *,
+    connections: int,
+    stored_spans: int,
+    env: dict[str, str],
+    profile: Path | None,
+) -> Result:
+    """One measured run against a fresh server and store; see the module docstring."""
     with tempfile.TemporaryDirectory(prefix="fw-bench-") as tmp:
         folder = Path(tmp)
-        bodies_path = folder / "bodies.bin"
-        _write_bodies(bodies_path, bodies)
-        del bodies
         store = folder / "store.duckdb"
         if stored_spans:
             took = preload(store, stored_spans)
             print(f"preloaded {stored_spans} spans in {took:.1f} s", flush=True)
-        process, port, log = start_server(folder, store)
+        process, port, log = start_server(folder, store, env)
         spy = None
         try:
             base_spans = metric(port, "firstwatch_spans_applied_total")
@@ -526,6 +530,7 @@ def run(requests: int, connections: int, stored_spans: int, profile: Path | None
             loader.start()
             if not ready.wait(120):
                 raise RuntimeError("the load process did not start")
+            other_load = os.getloadavg()[0]
             cpu_before = cpu_seconds(process.pid)
             if profile is not None:
                 form = {".txt": "raw", ".json": "speedscope"}.get(profile.suffix, "flamegraph")
@@ -546,7 +551,7 @@ def run(requests: int, connections: int, stored_spans: int, profile: Path | None
                 if time.monotonic() - begin > 1800:
                     raise RuntimeError("not all spans were applied within 30 minutes")
                 time.sleep(0.05)
-            while listed_runs(port) - base_runs < traces:
+            while listed_runs(port) - base_runs < runs:
                 if time.monotonic() - begin > 1800:
                     raise RuntimeError("not every run was listed within 30 minutes")
                 time.sleep(0.05)
@@ -566,11 +571,11 @@ def run(requests: int, connections: int, stored_spans: int, profile: Path | None
                 process.kill()
     return Result(
         spans=spans,
-        runs=traces,
         acked_s=load_ended - load_started,
         end_to_end_s=done - load_started,
         peak_rss_mb=peak_kb / 1024,
         server_cpu_s=cpu,
+        other_load=other_load,
         statuses=statuses,
     )
 
@@ -580,7 +585,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests of 512 spans to post")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
     parser.add_argument(
-        "--stored-spans", type=int, default=0, help="spans in the store before the run"
+        "--stored-spans", type=int, default=0, help="spans in the store before each run"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs, each on a fresh server")
+    parser.add_argument(
+        "--duckdb-memory-limit",
+        default=None,
+        help="the server's duckdb_memory_limit setting (default: the server's default)",
     )
     parser.add_argument(
         "--profile",
@@ -590,18 +601,48 @@ def main() -> None:
         "collapsed stacks, .json speedscope)",
     )
     args = parser.parse_args()
-    result = run(args.requests, args.connections, args.stored_spans, args.profile)
+    env = {}
+    if args.duckdb_memory_limit:
+        env["FIRSTWATCH_DUCKDB_MEMORY_LIMIT"] = args.duckdb_memory_limit
+    started = time.perf_counter()
+    bodies, runs = build_requests(args.requests)
+    spans = args.requests * SPANS_PER_REQUEST
+    size = sum(map(len, bodies))
+    print(
+        f"built {args.requests} requests, {spans} spans, {runs} runs, "
+        f"{size / spans:.0f} bytes a span, in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    results = []
+    with tempfile.TemporaryDirectory(prefix="fw-bench-bodies-") as tmp:
+        bodies_path = Path(tmp) / "bodies.bin"
+        _write_bodies(bodies_path, bodies)
+        del bodies
+        for _ in range(args.repeat):
+            results.append(
+                run(
+                    bodies_path,
+                    spans,
+                    runs,
+                    connections=args.connections,
+                    stored_spans=args.stored_spans,
+                    env=env,
+                    profile=args.profile,
+                )
+            )
     print()
     print(
-        f"{'stored':>9} {'spans':>8} {'conns':>5} {'acked spans/s':>13} "
-        f"{'end-to-end spans/s':>18} {'peak RSS MB':>11} {'server CPU s':>12}  statuses"
+        f"{'stored':>9} {'spans':>8} {'conns':>5} {'acked/s':>8} {'end-to-end/s':>12} "
+        f"{'peak RSS MB':>11} {'CPU µs/span':>11} {'other load':>10}  statuses"
     )
-    statuses = " ".join(f"{code}×{n}" for code, n in sorted(result.statuses.items()))
-    print(
-        f"{args.stored_spans:>9} {result.spans:>8} {args.connections:>5} "
-        f"{result.spans / result.acked_s:>13,.0f} {result.spans / result.end_to_end_s:>18,.0f} "
-        f"{result.peak_rss_mb:>11.0f} {result.server_cpu_s:>12.1f}  {statuses}"
-    )
+    for result in results:
+        statuses = " ".join(f"{code}×{n}" for code, n in sorted(result.statuses.items()))
+        print(
+            f"{args.stored_spans:>9} {result.spans:>8} {args.connections:>5} "
+            f"{result.spans / result.acked_s:>8,.0f} {result.spans / result.end_to_end_s:>12,.0f} "
+            f"{result.peak_rss_mb:>11.0f} {result.server_cpu_s * 1e6 / result.spans:>11.0f} "
+            f"{result.other_load:>10.1f}  {statuses}"
+        )
 
 
 if __name__ == "__main__":
