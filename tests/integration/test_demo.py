@@ -256,6 +256,85 @@ def test_the_control_agent_is_untouched(demo: Demo) -> None:
             assert run["status"] == "ok" and not run["retried"] and not run["slow"], run
 
 
+def test_latency_finds_the_silent_retries_and_the_slow_registry(demo: Demo) -> None:
+    """Failures 2 (429s retried silently, more of them the more runs are in flight) and 5 (the
+    company registry slows down and times out at the peak), as the latency API shows them."""
+    window = {"since": demo.summary["history_start"]}
+    production = [r for r in demo.runs if r["environment"] == "production"]
+
+    # Failure 2. The runs that "succeeded" only after retries are exactly the rate-limited ones
+    # that ended ok, each with the time the SDK saw it wait (Retry-After included).
+    retried = {r["trace_id"]: r for r in demo.flagged("retried") if r["status"] == "ok"}
+    listed = demo.api.get("/api/v1/latency/retried-runs", params={**window, "limit": 1000})
+    runs = listed.json()["runs"]
+    assert {r["trace_id"] for r in runs} == set(retried)
+    for run in runs:
+        assert run["retry_ms"] >= 0.9 * retried[run["trace_id"]]["rate_limited_waits_ms"] > 0
+        assert run["retry_ms"] > 0.1 * run["duration_ms"]
+
+    # On the right agents: time lost to retries in production, none for the control agent or in
+    # staging; and on the right step: the model calls, where the waits were spent.
+    groups = demo.api.get("/api/v1/latency", params={**window, "by": "agent,environment"})
+    by_agent = {(g["agent"], g["environment"]): g for g in groups.json()["groups"]}
+    for (agent, environment), group in by_agent.items():
+        expected = sum(
+            1 for r in retried.values() if (r["agent"], r["environment"]) == (agent, environment)
+        )
+        assert group["retried_ok"] == expected, (agent, environment)
+        assert (group["retry_ms"] > 0) == (expected > 0)
+    assert by_agent[("contract-extractor", "production")]["retry_time_share"] > 0.05
+    assert by_agent[("nda-screener", "production")]["retry_ms"] == 0
+    steps = demo.api.get(
+        "/api/v1/latency",
+        params={**window, "of": "steps", "by": "agent,kind,dependency,step"},
+    ).json()["groups"]
+    waited = [s for s in steps if s["retry_wait_ms"] > 0]
+    assert waited and all((s["kind"], s["dependency"]) == ("llm", "llm-api") for s in waited)
+    for agent in ("contract-extractor", "invoice-agent"):
+        in_steps = sum(s["retry_wait_ms"] for s in waited if s["agent"] == agent)
+        in_runs = sum(g["retry_wait_ms"] for (a, _), g in by_agent.items() if a == agent)
+        assert in_steps == pytest.approx(in_runs, rel=1e-6)
+    assert max(s["retry_time_share"] for s in waited if s["agent"] == "contract-extractor") > 0.1
+
+    # 429s rise with concurrency: runs of the agents sharing the model key, by how many of their
+    # agent's runs were in flight when each started; model calls, by calls in flight.
+    bands = demo.api.get("/api/v1/concurrency", params={**window, "bucket": "10m"})
+    low = [0, 0]
+    high = [0, 0]
+    for band in bands.json()["bands"]:
+        if band["agent"] in ("contract-extractor", "invoice-agent"):
+            side = low if band["band_high"] < 4 else high if band["band_low"] >= 8 else None
+            if side is not None:
+                side[0] += band["rate_limited"]
+                side[1] += band["n"]
+    assert high[1] and low[1], bands.json()["bands"]
+    assert high[0] / high[1] > max(0.4, 3 * low[0] / low[1]), (low, high)
+    calls = demo.api.get(
+        "/api/v1/concurrency",
+        params={**window, "of": "calls", "dependency": "llm-api", "bucket": "10m"},
+    ).json()["bands"]
+    alone = [b for b in calls if b["band_high"] == 1]
+    crowded = [b for b in calls if b["band_low"] >= 4]
+    assert alone and sum(b["rate_limited"] for b in alone) == 0
+    assert sum(b["rate_limited"] for b in crowded) > 0.25 * sum(b["n"] for b in crowded)
+
+    # Failure 5. The registry's slowest window is the peak (10-minute buckets: a bound on the
+    # median needs 7 calls, which only the peak has), its median over a second, and its
+    # timeouts are the runs that timed out.
+    deps = demo.api.get("/api/v1/dependencies", params={**window, "bucket": "10m"}).json()
+    registry = next(d for d in deps["dependencies"] if d["dependency"] == "company-registry")
+    slow_starts = [moment(r["start"]) for r in production if r["slow"]]
+    assert slow_starts, demo.output
+    slowest = registry["slowest"]
+    assert slowest is not None, deps["series"]
+    begins = moment(slowest["bucket_start"])
+    assert min(slow_starts) - 600 < begins <= max(slow_starts) + 600
+    assert moment(demo.summary["peak_start"]) - 600 < begins <= moment(demo.summary["peak_end"])
+    assert slowest["median_low_ms"] > 1000
+    assert registry["timeouts"] == sum(1 for r in production if r["timed_out"])
+    assert {c["error_class"] for c in registry["error_classes"]} <= {"timeout"}
+
+
 # Input drift needs at least 50 runs on each side (`drift_min_runs`): a demo of its own, larger
 # than the one above, whose staging has exactly that many.
 DRIFT_DEMO_ARGS = ("--runs", "100", "--staging-runs", "50", "--speed", "40", "--seed", "11")

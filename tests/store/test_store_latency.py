@@ -265,6 +265,11 @@ def test_dependency_stats_by_hour_and_error_classes(store: Store) -> None:
         assert row["calls"] == 8
         assert_percentiles(row, values)
     assert [r["timeouts"] for r in series] == [0, 2, 0]
+    # A one-sided 95% lower bound of each hour's median: of 8 calls, the fastest.
+    assert [r["median_low_ms"] for r in series] == [100.0, 2000.0, 120.0]
+    five = store.dependency_latency(SpanFilter(project="default"), 5 * 60 * SECOND)
+    assert [r["calls"] for r in five] == [5, 3] * 3
+    assert all(r["median_low_ms"] is None for r in five)
     (total,) = store.dependency_latency(SpanFilter(project="default", dependency="registry"))
     assert total["calls"] == 24 and total["errors"] == 2
     window = SpanFilter(project="default", since_ns=start + hour, until_ns=start + 2 * hour)

@@ -183,7 +183,8 @@ class Store(Protocol):
     def dependency_latency(self, scope: SpanFilter, bucket_ns: int | None = None) -> list[Row]:
         """Per dependency (and time bucket): `calls`, `errors`, `rate_limited` (429 or class
         rate_limited), `timeouts`, percentiles and `max_ms` of its calls (steps naming the
-        dependency with no child step naming the same one)."""
+        dependency with no child step naming the same one). Per bucket also `median_low_ms`,
+        a one-sided 95% lower bound of the median (None under 7 calls)."""
         ...
 
     def dependency_errors(self, scope: SpanFilter) -> list[Row]:

@@ -227,17 +227,29 @@ class LatencyQueries:
         calls, params = self._calls_sql(scope)
         bucket = _bucket(bucket_ns)
         grouped = "dependency" + (", bucket_ns" if bucket else "")
+        # Per bucket, a one-sided 95% lower bound of the median: the k-th fastest call with
+        # k = floor(n/2 − 0.8225·√n) (normal approximation), none when k < 1 (under 7 calls).
+        low = (
+            ", list_sort(list(duration_ms) FILTER (WHERE duration_ms IS NOT NULL)) AS sorted, "
+            "CAST(floor(count(duration_ms) / 2 - 0.8225 * sqrt(count(duration_ms))) AS BIGINT) "
+            "AS k"
+            if bucket
+            else ""
+        )
         rows = self._rows(
             f"SELECT dependency{', ' + bucket if bucket else ''}, count(*) AS calls, "
             "count(*) FILTER (WHERE status = 'error') AS errors, "
             f"count(*) FILTER (WHERE {_RATE_LIMITED}) AS rate_limited, "
             f"count(*) FILTER (WHERE {_TIMEOUT}) AS timeouts, "
-            f"quantile_cont(duration_ms, {_QUANTILE_LIST}) AS q, max(duration_ms) AS max_ms "
+            f"quantile_cont(duration_ms, {_QUANTILE_LIST}) AS q, max(duration_ms) AS max_ms{low} "
             f"FROM ({calls}) GROUP BY {grouped} ORDER BY {grouped}",
             params,
         )
         for row in rows:
             row.update(_names(row.pop("q"), ""))
+            if bucket:
+                k, ordered = row.pop("k"), row.pop("sorted")
+                row["median_low_ms"] = ordered[k - 1] if k >= 1 else None
         return rows
 
     def dependency_errors(self, scope: SpanFilter) -> list[Row]:

@@ -131,6 +131,9 @@ class DependencyBucket(Percentiles, Rates):
     bucket_start: str | None
     calls: int
     max_ms: float | None
+    median_low_ms: float | None = Field(
+        description="A one-sided 95% lower bound of the median (None under 7 calls)."
+    )
 
 
 class ErrorClassCount(BaseModel):
@@ -148,8 +151,8 @@ class Dependency(Percentiles, Rates):
     max_ms: float | None
     error_classes: list[ErrorClassCount]
     slowest: DependencyBucket | None = Field(
-        description="The bucket with the highest median among those with at least min_calls "
-        "calls (None when none has that many)."
+        description="The bucket whose median is surely the highest: the highest lower bound "
+        "of its median (None when no bucket has the 7 calls a bound needs)."
     )
 
 
@@ -159,7 +162,6 @@ class DependencyReport(BaseModel):
     since: str | None
     until: str | None
     bucket_s: float
-    min_calls: int
     dependencies: list[Dependency]
     series: list[DependencyBucket]
 
@@ -450,6 +452,7 @@ def _dependency_bucket(row: Row) -> DependencyBucket:
         bucket_start=iso(row.get("bucket_ns")),
         calls=row["calls"],
         max_ms=row["max_ms"],
+        median_low_ms=row["median_low_ms"],
         **_percentiles(row),
         **_rates(row, row["calls"]),
     )
@@ -463,14 +466,13 @@ def get_dependencies(
     agent: Annotated[str | None, Query(description="Only calls made by this agent.")] = None,
     environment: EnvironmentParam = None,
     bucket: Annotated[str, Query(description="Time bucket of the series: 1h, 15m, 1d…")] = "1h",
-    min_calls: Annotated[
-        int, Query(ge=1, description="Fewest calls in a bucket for it to be the slowest.")
-    ] = 5,
     since: SeriesSinceParam = None,
     until: UntilParam = None,
 ) -> DependencyReport:
     """Per third-party dependency: latency percentiles, error classes, 429 and timeout rates,
-    over the window and per time bucket (hourly by default), and its slowest bucket.
+    over the window and per time bucket (hourly by default), and its slowest bucket: the one
+    whose median is surely the highest (the highest one-sided 95% lower bound of the median, so
+    a quiet hour with a few slow calls does not outrank a busy hour of slow ones).
 
     A call is a step that names the dependency (`firstwatch.dependency`, the GenAI provider, the
     server address, §5) with no child step naming the same one: each HTTP attempt under an LLM
@@ -498,8 +500,8 @@ def get_dependencies(
     dependencies = []
     for row in totals:
         name = row["dependency"]
-        busy = [b for b in series if b.dependency == name and b.calls >= min_calls]
-        slowest = max(busy, key=lambda b: (b.p50_ms or 0.0, b.calls), default=None)
+        bounded = [b for b in series if b.dependency == name and b.median_low_ms is not None]
+        slowest = max(bounded, key=lambda b: b.median_low_ms or 0.0, default=None)
         dependencies.append(
             Dependency(
                 dependency=name,
@@ -515,7 +517,6 @@ def get_dependencies(
         since=iso(since_ns),
         until=iso(until_ns),
         bucket_s=bucket_ns / 1e9,
-        min_calls=min_calls,
         dependencies=dependencies,
         series=series,
     )
