@@ -335,6 +335,61 @@ def test_latency_finds_the_silent_retries_and_the_slow_registry(demo: Demo) -> N
     assert {c["error_class"] for c in registry["error_classes"]} <= {"timeout"}
 
 
+def test_error_classes_and_status_find_the_timeouts_and_rate_limits(demo: Demo) -> None:
+    production = [r for r in demo.runs if r["environment"] == "production"]
+    first = min(moment(r["start"]) for r in production) - 1
+    since = dt.datetime.fromtimestamp(first, tz=dt.timezone.utc).isoformat()
+    report = demo.api.get(
+        "/api/v1/errors", params={"environment": "production", "since": since}
+    ).json()
+
+    # Registry timeouts fail their runs: class timeout, from the lookup step, on the right agent.
+    timed_out: dict[tuple[str, str], int] = {}
+    for run in production:
+        if run["timed_out"]:
+            key = (run["agent"], run["error_step"])
+            timed_out[key] = timed_out.get(key, 0) + 1
+    assert timed_out, demo.output
+    found = {
+        (c["agent"], s["step"]): s["count"]
+        for c in report["by_class"]
+        if c["error_class"] == "timeout"
+        for s in c["steps"]
+    }
+    assert found == timed_out
+    # Staging never timed out: a new class.
+    assert all(c["new"] for c in report["by_class"] if c["error_class"] == "timeout")
+
+    # 429s are retried and the runs go on: each is a failed call to the model API.
+    limited: dict[str, tuple[int, int]] = {}
+    for run in production:
+        if run["rate_limited"]:
+            calls, runs = limited.get(run["agent"], (0, 0))
+            limited[run["agent"]] = (calls + run["rate_limited"], runs + 1)
+    assert limited, demo.output
+    calls = {
+        f["agent"]: (f["count"], f["runs"])
+        for f in report["failed_steps"]
+        if f["error_class"] == "rate_limited"
+    }
+    assert calls == limited
+    assert {
+        (f["kind"], f["dependency"])
+        for f in report["failed_steps"]
+        if f["error_class"] == "rate_limited"
+    } == {("http", "llm-api")}
+    assert not any(c["error_class"] == "rate_limited" for c in report["by_class"])
+
+    # The control agent: no failure anywhere, and healthy over its whole production history.
+    assert not any(f["agent"] == "nda-screener" for f in report["failed_steps"])
+    agents = demo.api.get("/api/v1/agents", params={"since": since}).json()["agents"]
+    (control,) = [
+        a for a in agents if (a["agent"], a["environment"]) == ("nda-screener", "production")
+    ]
+    runs = sum(1 for r in production if r["agent"] == "nda-screener")
+    assert (control["status"], control["reason"]) == ("healthy", f"{runs} runs, 0.0% failed")
+
+
 # Input drift needs at least 50 runs on each side (`drift_min_runs`): a demo of its own, larger
 # than the one above, whose staging has exactly that many.
 DRIFT_DEMO_ARGS = ("--runs", "100", "--staging-runs", "50", "--speed", "40", "--seed", "11")

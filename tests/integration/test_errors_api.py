@@ -269,6 +269,15 @@ def test_errors_name_classes_steps_messages_and_what_staging_never_had(fleet: Fl
     timeout = classes[(TIMEOUT, "timeout")]
     assert timeout["steps"] == [{"step": "lookup", "count": 3}]
     assert timeout["new"] is False
+    failed = {
+        (f["agent"], f["step"], f["kind"], f["error_class"]): f["count"]
+        for f in report["failed_steps"]
+    }
+    assert failed == {
+        (RATE, "call_model", "step", "rate_limited"): 10,
+        (RATE, "chat gpt-4o-mini", "llm", "rate_limited"): 10,
+        (TIMEOUT, "lookup", "tool", "timeout"): 3,
+    }
     assert [(n["agent"], n["error_class"], n["count"]) for n in report["new_classes"]] == [
         (RATE, "rate_limited", 10)
     ]

@@ -200,6 +200,33 @@ def test_one_step_counts_its_own_spans(fleet: Store) -> None:
     assert fleet.error_counts(production, step="nothing") == []
 
 
+def test_failed_steps_count_every_failure_whether_the_run_failed_or_not(fleet: Store) -> None:
+    # A retried call: the first attempt failed, the run went on and ended OK.
+    start = BASE + 3 * HOUR
+    spans = trace(50, start)
+    spans.append(
+        span(50, 60, 3, start + 3 * SECOND + 1, kind="http", name="POST", dependency="llm")
+        | failure("rate_limited", "429", "fp-429")
+    )
+    apply(fleet, spans)
+    rows = fleet.failed_steps(where(environment="production", version="1.0"))
+    got = {
+        (r["step"], r["kind"], r["dependency"], r["error_class"]): (r["errors"], r["runs"])
+        for r in rows
+    }
+    assert got == {
+        ("extract", "step", None, "rate_limited"): (3, 3),
+        ("GET", "http", None, "rate_limited"): (3, 3),
+        ("lookup", "step", None, "timeout"): (1, 1),
+        ("GET", "http", None, "timeout"): (1, 1),
+        ("POST", "http", "llm", "rate_limited"): (1, 1),
+    }
+    (run,) = [r for r in fleet.error_counts(where(since_ns=start)) if r["runs"]]
+    assert (run["errors"], run["error_class"]) == (0, None)
+    (post,) = fleet.failed_steps(where(), step="POST")
+    assert post["first_ns"] == post["last_ns"] == start + 3 * SECOND + 1
+
+
 def test_timeline_buckets_runs_by_their_start(fleet: Store) -> None:
     rows = fleet.error_timeline(where(environment="production"), HOUR)
     got = {

@@ -200,6 +200,33 @@ def classes_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def failed_steps_table(report: dict[str, Any], limit: int = 15) -> Table:
+    """Where steps failed, whether their runs failed or went on (retried calls included)."""
+    table = Table(
+        Column("agent", no_wrap=True),
+        "env",
+        "step",
+        "kind",
+        "dependency",
+        "class",
+        Column("count", justify="right"),
+        Column("runs", justify="right"),
+        title="Failed steps (their runs may have gone on)",
+    )
+    for f in report["failed_steps"][:limit]:
+        table.add_row(
+            _text(f["agent"]),
+            _text(f["environment"]),
+            _text(f["step"]),
+            _text(f["kind"]),
+            _text(f["dependency"]),
+            _text(f["error_class"]),
+            str(f["count"]),
+            str(f["runs"]),
+        )
+    return table
+
+
 def messages_table(report: dict[str, Any], limit: int = 15) -> Table:
     """The most frequent message groups, each with its latest example."""
     table = Table(
@@ -265,10 +292,15 @@ def print_errors(report: dict[str, Any], console: Console) -> None:
                 style="bold red",
             )
         )
-    if not report["by_class"]:
+    if not report["by_class"] and not report["failed_steps"]:
         console.print("No errors.")
         return
-    console.print(classes_table(report))
+    if report["by_class"]:
+        console.print(classes_table(report))
+    else:
+        console.print("No failed runs.")
+    if report["failed_steps"] and scope["level"] == "run":
+        console.print(failed_steps_table(report))
     if report["by_fingerprint"]:
         console.print(messages_table(report))
     if report["over_time"]:

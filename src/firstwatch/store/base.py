@@ -224,6 +224,12 @@ class Store(Protocol):
         name. Each with its count and first and last start."""
         ...
 
+    def failed_steps(self, where: RunFilter, step: str | None = None) -> list[Row]:
+        """Failed steps (of name `step` when given) per agent, version, environment, name,
+        kind, dependency and class, whether their run failed or went on (a retried call):
+        count, how many runs they were in, first and last start."""
+        ...
+
     def error_timeline(
         self, where: RunFilter, bucket_ns: int, step: str | None = None
     ) -> list[Row]:

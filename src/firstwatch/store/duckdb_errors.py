@@ -102,6 +102,20 @@ class ErrorQueries:
             [*params, where.project],
         )
 
+    def failed_steps(self, where: RunFilter, step: str | None = None) -> list[Row]:
+        """See `Store.failed_steps`."""
+        clauses, params = _filter_sql(where, step)
+        return self._rows(
+            f"SELECT agent, version, environment, name AS step, kind, dependency, "
+            f"{_CLASS} AS error_class, count(*) AS errors, "
+            "count(DISTINCT (trace_id, run_span_id)) AS runs, "
+            "min(start_ns) AS first_ns, max(start_ns) AS last_ns "
+            f"FROM steps WHERE {clauses} AND status = 'error' GROUP BY ALL "
+            "ORDER BY errors DESC, agent, version, environment, step, kind, dependency, "
+            "error_class",
+            params,
+        )
+
     def error_timeline(
         self, where: RunFilter, bucket_ns: int, step: str | None = None
     ) -> list[Row]:

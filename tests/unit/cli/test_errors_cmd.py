@@ -96,6 +96,21 @@ def report(**over: Any) -> dict[str, Any]:
                 "steps": [{"step": "extract", "count": 2}, {"step": None, "count": 1}],
             }
         ],
+        "failed_steps": [
+            {
+                "agent": "extractor",
+                "version": "1.0",
+                "environment": "production",
+                "step": "POST",
+                "kind": "http",
+                "dependency": "llm-api",
+                "error_class": "rate_limited",
+                "count": 9,
+                "runs": 4,
+                "first_seen": None,
+                "last_seen": None,
+            }
+        ],
         "by_fingerprint": [
             {
                 "fingerprint": "0123456789abcdef",
@@ -161,6 +176,9 @@ def test_errors_shows_totals_new_classes_steps_messages_and_the_latest_buckets()
     assert "for url '[<url>]'" in text
     assert "ab" * 16 in text
     assert "rate_limited 3, timeout 1" in text
+    (failed,) = [line for line in text.splitlines() if "llm-api" in line]
+    cells = [cell.strip() for cell in failed.split("│")[1:-1]]
+    assert cells == ["extractor", "production", "POST", "http", "llm-api", "rate_limited", "9", "4"]
     # Only the latest 24 of the 30 buckets are drawn.
     assert "2026-11-25T05:00:00.000Z" not in text
     assert "2026-11-25T06:00:00.000Z" in text
@@ -176,7 +194,10 @@ def test_errors_without_failures_says_so() -> None:
         "silent_failure_rate": 0.0,
     }
     print_errors(
-        report(by_class=[], by_fingerprint=[], new_classes=[], totals=empty_totals), console
+        report(
+            by_class=[], failed_steps=[], by_fingerprint=[], new_classes=[], totals=empty_totals
+        ),
+        console,
     )
     text = console.export_text()
     assert "5 runs: 0 failed" in text and "No errors." in text
@@ -189,3 +210,10 @@ def test_errors_of_one_step_count_steps_without_silent_failures() -> None:
     text = console.export_text()
     assert "40 lookup steps: 4 failed (10.0%)" in text and "silent failures" not in text
     assert "┃ step " in text and "┃ steps " not in text
+
+
+def test_retried_failures_show_though_no_run_failed() -> None:
+    console = Console(record=True, width=240, color_system=None)
+    print_errors(report(by_class=[], new_classes=[]), console)
+    text = console.export_text()
+    assert "No failed runs." in text and "Failed steps" in text and "llm-api" in text

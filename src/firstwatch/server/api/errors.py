@@ -256,6 +256,23 @@ class ClassCount(BaseModel):
     steps: list[StepCount]
 
 
+class FailedStep(BaseModel):
+    """Failed steps of one name, kind, dependency and class, whether their runs failed or went on
+    (a call that was retried and then succeeded still failed once)."""
+
+    agent: str | None
+    version: str | None
+    environment: str
+    step: str | None
+    kind: str | None
+    dependency: str | None
+    error_class: str
+    count: int
+    runs: int = Field(description="How many runs they were in.")
+    first_seen: str | None
+    last_seen: str | None
+
+
 class Example(BaseModel):
     """The latest failure of a message group."""
 
@@ -325,6 +342,7 @@ class ErrorReport(BaseModel):
     scope: ErrorScope
     totals: ErrorTotals
     by_class: list[ClassCount]
+    failed_steps: list[FailedStep]
     by_fingerprint: list[FingerprintGroup]
     over_time: list[Bucket]
     new_classes: list[NewClass]
@@ -558,6 +576,22 @@ def errors(
             silent_failure_rate=_rate(totals.silent_failures, totals.runs),
         ),
         by_class=by_class,
+        failed_steps=[
+            FailedStep(
+                agent=r["agent"],
+                version=r["version"],
+                environment=r["environment"] or "unknown",
+                step=r["step"],
+                kind=r["kind"],
+                dependency=r["dependency"],
+                error_class=r["error_class"],
+                count=int(r["errors"]),
+                runs=int(r["runs"]),
+                first_seen=iso(r["first_ns"]),
+                last_seen=iso(r["last_ns"]),
+            )
+            for r in store.failed_steps(where, step)
+        ],
         by_fingerprint=[
             _fingerprint(r) for r in store.error_fingerprints(where, fingerprints, step)
         ],
