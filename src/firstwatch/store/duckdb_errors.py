@@ -8,6 +8,8 @@ which the by-step breakdown names.
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -204,15 +206,19 @@ class ErrorQueries:
     def run_cadence(self, project: str, until_ns: int | None, history_runs: int) -> list[Row]:
         """See `Store.run_cadence`."""
         until = "" if until_ns is None else "AND start_ns < ?"
-        params: list[Any] = [project] + ([] if until_ns is None else [until_ns])
-        return self._rows(
+        params: list[Any] = [history_runs + 1, project] + ([] if until_ns is None else [until_ns])
+        # The latest starts of each agent and environment (a top-n per group, no full sort).
+        rows = self._rows(
             "SELECT agent, environment, max(start_ns) AS last_run_ns, "
-            "arg_max(version, start_ns) AS last_version, count(*) AS history_runs, "
-            "median(gap_ns) AS usual_gap_ns FROM ("
-            "SELECT agent, environment, version, start_ns, "
-            "start_ns - lead(start_ns) OVER w AS gap_ns, row_number() OVER w AS nth "
-            f"FROM runs WHERE project = ? {until} "
-            "WINDOW w AS (PARTITION BY agent, environment ORDER BY start_ns DESC, trace_id DESC)"
-            ") WHERE nth <= ? GROUP BY agent, environment ORDER BY agent, environment",
-            [*params, history_runs],
+            "arg_max(version, start_ns) AS last_version, count(*) AS runs, "
+            "max(start_ns, ?) AS latest "
+            f"FROM runs WHERE project = ? {until} GROUP BY agent, environment "
+            "ORDER BY agent, environment",
+            params,
         )
+        for row in rows:
+            latest = row.pop("latest")
+            gaps = [int(a) - int(b) for a, b in itertools.pairwise(latest)]
+            row["history_runs"] = min(int(row.pop("runs")), history_runs)
+            row["usual_gap_ns"] = statistics.median(gaps) if gaps else None
+        return rows
