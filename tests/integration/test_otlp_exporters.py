@@ -119,20 +119,15 @@ def test_exporter_runs_arrive_and_open_as_trees(server: ServerProcess, transport
 
         errors = runs_of(client, status="error")
         assert [r["trace_id"] for r in errors] == [bad_trace]
-        agents = client.get("/api/v1/agents").json()["agents"]
-        assert agents == [
-            {
-                "agent": "contract-extractor",
-                "version": "1.1",
-                "environment": "production",
-                "runs": 2,
-                "errors": 1,
-                "incomplete": 0,
-                "error_rate": 0.5,
-                "first_seen": agents[0]["first_seen"],
-                "last_seen": agents[0]["last_seen"],
-            }
-        ]
+        (agent,) = client.get("/api/v1/agents").json()["agents"]
+        assert {k: agent[k] for k in ("agent", "version", "environment", "runs", "errors")} == {
+            "agent": "contract-extractor",
+            "version": "1.1",
+            "environment": "production",
+            "runs": 2,
+            "errors": 1,
+        }
+        assert agent["error_rate"] == 0.5
 
 
 def _chunks(data: bytes, size: int = 700) -> Iterator[bytes]:
