@@ -243,8 +243,9 @@ def test_without_a_window_counts_are_all_time_and_status_the_last_hour(fleet: Fl
     assert agents[CHECKS]["silent_failures"] == 4
     staging = by_agent(body["agents"], "staging")
     assert staging[TIMEOUT]["errors"] == 1
-    # Staging ran once a minute for ten minutes, forty minutes ago: by the rule, silent.
-    assert staging[HEALTHY]["status"] == "silent"
+    # Staging ran once a minute for ten minutes, forty minutes ago: staging runs in bursts, so
+    # its quiet is not silence.
+    assert staging[HEALTHY]["status"] == "healthy"
     # Judged as of a moment before the quiet agent stopped, it was healthy.
     then = fleet.api.get("/api/v1/agents", params={"since": "4h", "until": "3h"}).json()["agents"]
     assert by_agent(then)[QUIET]["status"] == "healthy"

@@ -41,6 +41,7 @@ MAX_BUCKETS: Final = 10_000
 """Most time buckets in one answer."""
 MAX_FINGERPRINTS: Final = 1000
 DEFAULT_BASELINE: Final = "env=staging"
+NOT_WATCHED_FOR_SILENCE: Final = frozenset({"staging"})
 
 _BUCKET = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
 _UNIT_NS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -148,7 +149,12 @@ class StatusBoard:
         """The status of one agent version in one environment."""
         counts = self._counts.get((agent, version, environment), Counts())
         cadence = self._cadence.get((agent, environment))
-        latest = cadence is not None and cadence["last_version"] == version
+        # Staging runs come in bursts (a test pass, then nothing): quiet there is not silence.
+        latest = (
+            cadence is not None
+            and cadence["last_version"] == version
+            and environment not in NOT_WATCHED_FOR_SILENCE
+        )
         gap_ns = cadence["usual_gap_ns"] if cadence is not None and latest else None
         judged = AgentWindow(
             runs=counts.runs,
