@@ -213,6 +213,13 @@ class Settings:
         "once. Empty means a few example prices of well-known models, shown as examples.",
         "str",
     )
+    error_rules_file: str = _setting(
+        "error_rules_file",
+        str,
+        "",
+        "A TOML file of error-class rules tried before the built-in ones (docs/errors.md).",
+        "str",
+    )
     log_level: str = _setting("log_level", str, "info", "Server log level.", "str")
 
     @classmethod

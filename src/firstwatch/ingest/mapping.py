@@ -20,7 +20,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from firstwatch import semconv as sc
-from firstwatch.errors.classify import classify, facts_from_span
+from firstwatch.errors.classify import DEFAULT_RULES, Rule, classify, facts_from_span
 from firstwatch.errors.fingerprint import fingerprint
 from firstwatch.ingest.run_facts import encode_checks, failed_checks
 from firstwatch.store.schema import SPAN_COLUMN_NAMES
@@ -287,8 +287,12 @@ def map_request(
     max_attributes: int = 1024,
     max_value_chars: int = 4096,
     received_ns: int | None = None,
+    rules: Sequence[Rule] = DEFAULT_RULES,
 ) -> MappedBatch:
-    """Map every span of a request to a row; invalid spans are rejected and counted."""
+    """Map every span of a request to a row; invalid spans are rejected and counted.
+
+    `rules` classify failed spans (the user's rules file, then the defaults).
+    """
     batch = MappedBatch()
     rows: list[tuple[Any, ...]] = []
     now = received_ns if received_ns is not None else time.time_ns()
@@ -307,7 +311,7 @@ def map_request(
         )
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                row = _span_row(span, resource, batch, max_attributes, max_value_chars)
+                row = _span_row(span, resource, batch, max_attributes, max_value_chars, rules)
                 if row is not None:
                     rows.append(row)
     if rows:
@@ -337,6 +341,7 @@ def _span_row(
     batch: MappedBatch,
     max_attributes: int,
     max_value_chars: int,
+    rules: Sequence[Rule] = DEFAULT_RULES,
 ) -> tuple[Any, ...] | None:
     """One span's row in `SPAN_COLUMN_NAMES` order, or None when it is rejected (and counted)."""
     trace_id = span.trace_id
@@ -370,7 +375,7 @@ def _span_row(
     is_error = status.code == _STATUS_ERROR
     if is_error:
         facts = facts_from_span(attrs, [(n, a) for n, a, _ in events], status_message or None, kind)
-        error_class = classify(facts)
+        error_class = classify(facts, rules)
         error_type = _text(facts.exception_type or facts.error_type, 256)
         error_message = _text(facts.exception_message or facts.status_message)
         error_fingerprint = fingerprint(error_class, error_type, error_message)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from firstwatch.errors.classify import DEFAULT_RULES, load_rules
 from firstwatch.ingest.decode import decode_request
 from firstwatch.ingest.mapping import MappedBatch, map_request
 from firstwatch.ingest.wal import WalError, WalFull, WriteAheadLog
@@ -100,6 +102,11 @@ class Ingestor:
         self.stats = IngestStats()
         self.accepting = True
         self._max_pending_bytes = settings.wal_max_pending_mb * 2**20
+        self._rules = (
+            load_rules(Path(settings.error_rules_file))
+            if settings.error_rules_file
+            else DEFAULT_RULES
+        )
         # Decoding, mapping and encoding hold the GIL: let only a few requests do it at once.
         # A crowd of them would take turns with the GIL, each finishing late, and starve the
         # writer thread, which needs the GIL too to rebuild runs.
@@ -146,6 +153,7 @@ class Ingestor:
                 project,
                 max_attributes=self.settings.max_attributes,
                 max_value_chars=self.settings.max_value_chars,
+                rules=self._rules,
             )
             payload = encode_batch(batch) if batch.accepted else b""
         if payload:
