@@ -81,7 +81,8 @@ class MappedBatch:
     reasons: dict[str, int] = field(default_factory=dict)
     truncated_values: int = 0
     dropped_attributes: int = 0
-    sdk_dropped_spans: int = 0
+    # Each SDK process reports its cumulative drop count: the latest value per instance.
+    sdk_dropped: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -278,6 +279,7 @@ class _Resource:
     environment: Any
     json: str
     received_ns: int
+    instance: str
 
 
 def map_request(
@@ -307,6 +309,7 @@ def map_request(
             version=_first(attrs, (sc.AGENT_VERSION, sc.SERVICE_VERSION)),
             environment=_first(attrs, _ENVIRONMENT_KEYS),
             json=_to_json(attrs),
+            instance=str(attrs.get(sc.SERVICE_INSTANCE_ID) or attrs.get(sc.SERVICE_NAME) or ""),
             received_ns=now,
         )
         for scope_spans in resource_spans.scope_spans:
@@ -357,7 +360,9 @@ def _span_row(
     name = span.name
     if name == _SDK_REPORT:
         # The SDK's own report is read, not stored: it is no run of any agent.
-        batch.sdk_dropped_spans += _as_int(attrs.get(sc.SDK_DROPPED_SPANS)) or 0
+        key = (resource.project, resource.instance)
+        reported = _as_int(attrs.get(sc.SDK_DROPPED_SPANS)) or 0
+        batch.sdk_dropped[key] = max(batch.sdk_dropped.get(key, 0), reported)
         return None
     events = [
         (

@@ -47,8 +47,14 @@ class IngestStats:
     requests_rejected: dict[str, int] = field(default_factory=dict)
     values_truncated: int = 0
     attributes_dropped: int = 0
-    sdk_dropped_spans: int = 0
+    sdk_dropped: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def sdk_dropped_spans(self) -> int:
+        """Spans the SDKs say they dropped: the sum of each process's latest cumulative count."""
+        with self.lock:
+            return sum(self.sdk_dropped.values())
 
     def request_rejected(self, reason: str) -> None:
         """Count a whole request refused."""
@@ -63,7 +69,8 @@ class IngestStats:
                 self.spans_rejected[reason] = self.spans_rejected.get(reason, 0) + count
             self.values_truncated += batch.truncated_values
             self.attributes_dropped += batch.dropped_attributes
-            self.sdk_dropped_spans += batch.sdk_dropped_spans
+            for key, count in batch.sdk_dropped.items():
+                self.sdk_dropped[key] = max(self.sdk_dropped.get(key, 0), count)
 
 
 # Request threads build Arrow data with malloc: pyarrow's default allocator (mimalloc) keeps a heap

@@ -81,8 +81,8 @@ def metrics(request: Request) -> PlainTextResponse:
         "# HELP firstwatch_attributes_dropped_total Attributes over max_attributes dropped.",
         "# TYPE firstwatch_attributes_dropped_total counter",
         _line("firstwatch_attributes_dropped_total", stats.attributes_dropped),
-        "# HELP firstwatch_sdk_dropped_spans_total Spans SDKs reported dropping before export.",
-        "# TYPE firstwatch_sdk_dropped_spans_total counter",
+        "# HELP firstwatch_sdk_dropped_spans_total Spans the SDKs report dropping before export (latest count of each process).",
+        "# TYPE firstwatch_sdk_dropped_spans_total gauge",
         _line("firstwatch_sdk_dropped_spans_total", stats.sdk_dropped_spans),
     ]
     return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
