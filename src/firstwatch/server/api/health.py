@@ -81,7 +81,8 @@ def metrics(request: Request) -> PlainTextResponse:
         "# HELP firstwatch_attributes_dropped_total Attributes over max_attributes dropped.",
         "# TYPE firstwatch_attributes_dropped_total counter",
         _line("firstwatch_attributes_dropped_total", stats.attributes_dropped),
-        "# HELP firstwatch_sdk_dropped_spans_total Spans the SDKs report dropping before export (latest count of each process).",
+        "# HELP firstwatch_sdk_dropped_spans_total Spans the SDKs report dropping before export "
+        "(the latest count of each process).",
         "# TYPE firstwatch_sdk_dropped_spans_total gauge",
         _line("firstwatch_sdk_dropped_spans_total", stats.sdk_dropped_spans),
     ]
