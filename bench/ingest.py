@@ -355,12 +355,14 @@ def preload(store: Path, spans: int) -> float:
     received over the past 30 days; returns the seconds it took."""
     import duckdb
 
-    from firstwatch.store.duckdb import ROW_GROUP_SIZE, DuckDBStore
+    from firstwatch.store import duckdb as store_module
 
     started = time.perf_counter()
-    DuckDBStore(store).close()  # the server's tables
+    store_module.DuckDBStore(store).close()  # the server's tables
     con = duckdb.connect(config={"memory_limit": "4GB"})
-    con.execute(f"ATTACH '{store}' AS store (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+    # As the server attaches the file (versions before row groups were set used the default).
+    rows = getattr(store_module, "ROW_GROUP_SIZE", None)
+    con.execute(f"ATTACH '{store}' AS store" + (f" (ROW_GROUP_SIZE {rows})" if rows else ""))
     con.execute("USE store")
     span_ns = 30 * 86_400 * 10**9 // spans
     base = time.time_ns() - 30 * 86_400 * 10**9
@@ -403,18 +405,28 @@ def preload(store: Path, spans: int) -> float:
         FROM spans WHERE agent_marked
         """
     )
-    con.execute(
-        """
-        INSERT INTO steps BY NAME SELECT project, trace_id, span_id, parent_span_id,
-            parent_span_id AS run_span_id, name, kind, agent, version, environment, start_ns,
-            end_ns, duration_ms, status, dependency, model, input_tokens, output_tokens
-        FROM spans WHERE NOT agent_marked
-        """
+    step_columns = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'steps'"
+        ).fetchall()
+    }
+    steps = ", ".join(
+        f"{source} AS {name}"
+        for name, source in (
+            *((c, c) for c in ("project", "trace_id", "span_id", "parent_span_id", "name")),
+            ("run_span_id", "parent_span_id"),
+            *((c, c) for c in ("kind", "agent", "version", "environment", "start_ns")),
+            *((c, c) for c in ("end_ns", "duration_ms", "status", "dependency", "model")),
+            *((c, c) for c in ("input_tokens", "output_tokens")),
+        )
+        if name in step_columns  # older versions lack some
     )
+    con.execute(f"INSERT INTO steps BY NAME SELECT {steps} FROM spans WHERE NOT agent_marked")
     # Opening the store again keys and indexes the traces it finds without an index.
-    con.execute("DROP TABLE trace_index")
+    con.execute("DROP TABLE IF EXISTS trace_index")
     con.close()
-    DuckDBStore(store).close()
+    store_module.DuckDBStore(store).close()
     return time.perf_counter() - started
 
 
