@@ -249,6 +249,34 @@ def test_silent_retries_and_a_slow_dependency_show(priced_server: ServerProcess,
         assert usage["total"]["cost"] == pytest.approx(row["cost"])
         assert usage["unpriced_models"] == []
 
+    # The CLI, as a client of the same API.
+    cli = [sys.executable, "-m", "firstwatch"]
+    common = ["--since", "40h", "--server", server.url]
+    shown = subprocess.run(
+        [*cli, "latency", *common, "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    body = json.loads(shown.stdout)
+    assert {g["agent"] for g in body["groups"]} == {"claims-agent", "lookup-agent"}
+    assert len(body["retried_runs"]) == 5
+    shown = subprocess.run(
+        [*cli, "deps", *common, "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    body = json.loads(shown.stdout)
+    assert {d["dependency"] for d in body["dependencies"]} == {"model-api", "registry"}
+    assert {b["dependency"] for b in body["concurrency_bands"]} == {"model-api", "registry"}
+    env = {**server.env, "COLUMNS": "200"}
+    table = subprocess.run(
+        [*cli, "deps", *common], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert table.returncode == 0 and "registry" in table.stdout and "rate_limited 6" in table.stdout
+    table = subprocess.run(
+        [*cli, "latency", *common, "--steps"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert table.returncode == 0 and "extract" in table.stdout, table.stderr
+
+    with server.client() as client:
         bad = client.get("/api/v1/latency", params={"by": "colour"})
         assert bad.status_code == 400 and "colour" in bad.json()["detail"]
         assert client.get("/api/v1/latency", params={"bucket": "soon"}).status_code == 400

@@ -362,6 +362,11 @@ def test_concurrency_on_a_constructed_timeline(store: Store) -> None:
     assert store.in_flight(SpanFilter(project="default"), of="calls", bucket_ns=SECOND) == [
         {"dependency": "llm-api", "bucket_ns": BASE + 5 * SECOND, "in_flight": 2}
     ]
+    midway = SpanFilter(project="default", since_ns=BASE + 5 * SECOND + MS // 2)
+    assert store.in_flight(midway, of="calls", bucket_ns=SECOND) == [
+        {"dependency": "llm-api", "bucket_ns": BASE + 5 * SECOND, "in_flight": 2}
+    ]
+    assert store.concurrency_bands(midway, of="calls") == []
     with pytest.raises(ValueError):
         store.in_flight(scope, of="threads", bucket_ns=SECOND)
 

@@ -29,6 +29,11 @@ USAGE_GROUPS: Final = ("agent", "version", "environment", "model")
 _COLUMN: Final = {"step": "name"}
 _RATE_LIMITED: Final = "(http_status = 429 OR error_class = 'rate_limited')"
 _TIMEOUT: Final = "error_class = 'timeout'"
+# What is read of a dependency call.
+_CALL_COLUMNS: Final = (
+    "trace_id, span_id, agent, dependency, start_ns, end_ns, duration_ms, status, error_class, "
+    "http_status"
+)
 _QUANTILE_LIST: Final = "[" + ", ".join(str(q) for q in QUANTILES) + "]"
 
 
@@ -206,21 +211,50 @@ class LatencyQueries:
         )
 
     # -- dependencies ----------------------------------------------------------------------------
-    def _calls_sql(self, scope: SpanFilter) -> tuple[str, list[Any]]:
-        """A query of the dependency calls `scope` selects (see the module docstring)."""
-        clauses, params = _where(scope, steps=True, alias="s")
-        inner = ["c.project = s.project"]
-        inner_params: list[Any] = []
-        if scope.since_ns is not None:
-            inner.append("c.start_ns >= ?")
-            inner_params.append(scope.since_ns)
+    def _calls_sql(self, scope: SpanFilter, *, overlapping: bool = False) -> tuple[str, list[Any]]:
+        """A query of the dependency calls `scope` selects (see the module docstring): those
+        started in its window, or with `overlapping` those in flight at any time in it.
+
+        Only the columns used are read, and the children are an explicit anti join: all of a
+        step's columns, or a correlated NOT EXISTS, made it three to five times slower.
+        """
+        earliest = scope.since_ns
+        if overlapping:
+            clauses, params = _where(
+                dataclasses.replace(scope, since_ns=None, until_ns=None), steps=True
+            )
+            if scope.until_ns is not None:
+                clauses.append("start_ns < ?")
+                params.append(scope.until_ns)
+            if scope.since_ns is not None:
+                clauses.append("end_ns > ?")
+                params.append(scope.since_ns)
+                # Children start after their parent: from the earliest call in flight on.
+                found = (
+                    self._reader()
+                    .execute(
+                        f"SELECT min(start_ns) FROM steps WHERE {' AND '.join(clauses)} "
+                        "AND dependency IS NOT NULL",
+                        params,
+                    )
+                    .fetchall()
+                )
+                earliest = found[0][0] if found and found[0][0] is not None else scope.since_ns
+        else:
+            clauses, params = _where(scope, steps=True)
+        kids = ["project = ?", "dependency IS NOT NULL", "parent_span_id IS NOT NULL"]
+        kid_params: list[Any] = [scope.project]
+        if earliest is not None:
+            kids.append("start_ns >= ?")
+            kid_params.append(earliest)
         sql = (
-            "SELECT s.* FROM steps s WHERE "
-            f"{' AND '.join(clauses)} AND s.dependency IS NOT NULL AND NOT EXISTS ("
-            f"SELECT 1 FROM steps c WHERE {' AND '.join(inner)} AND c.trace_id = s.trace_id "
-            "AND c.parent_span_id = s.span_id AND c.dependency = s.dependency)"
+            f"SELECT {_CALL_COLUMNS} FROM (SELECT {_CALL_COLUMNS} FROM steps "
+            f"WHERE {' AND '.join(clauses)} AND dependency IS NOT NULL) s "
+            "ANTI JOIN (SELECT trace_id, parent_span_id, dependency FROM steps "
+            f"WHERE {' AND '.join(kids)}) c ON c.trace_id = s.trace_id "
+            "AND c.parent_span_id = s.span_id AND c.dependency = s.dependency"
         )
-        return sql, [*params, *inner_params]
+        return sql, [*params, *kid_params]
 
     def dependency_latency(self, scope: SpanFilter, bucket_ns: int | None = None) -> list[Row]:
         """See `Store.dependency_latency`."""
@@ -276,7 +310,6 @@ class LatencyQueries:
         if scope.since_ns is not None:
             overlap.append("end_ns > ?")
             extra.append(scope.since_ns)
-        tail = "".join(f" AND {c}" for c in overlap)
         if of == "runs":
             clauses, params = _where(wide, steps=False)
             # A run hit a rate limit when any of its steps did.
@@ -294,13 +327,13 @@ class LatencyQueries:
             )
             return sql, [*limited_params, *params, *extra], "agent"
         if of == "calls":
-            calls, params = self._calls_sql(wide)
+            calls, params = self._calls_sql(scope, overlapping=True)
             sql = (
                 "SELECT dependency AS key, start_ns, end_ns, duration_ms, status, "
                 f"{_RATE_LIMITED} AS rate_limited, coalesce({_TIMEOUT}, false) AS timeout "
-                f"FROM ({calls}) WHERE TRUE{tail}"
+                f"FROM ({calls})"
             )
-            return sql, [*params, *extra], "dependency"
+            return sql, params, "dependency"
         raise ValueError("concurrency is of 'runs' (per agent) or 'calls' (per dependency)")
 
     def _swept_sql(self, scope: SpanFilter, of: str) -> tuple[str, list[Any], str]:
