@@ -58,6 +58,7 @@ _KEYED = {"spans": SPAN_COLUMNS, "runs": RUN_COLUMNS, "steps": STEP_COLUMNS}
 # At most this many separate ranges in one lookup; the closest are merged beyond it.
 _MAX_RANGES = 8
 _CATALOG = "store"
+_META_SQL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)"
 # Arrow tables a batch registers with DuckDB while it is applied.
 _VIEWS = ("incoming", "touched", "known", "stored", "fresh", "continued", "new_runs", "new_steps")
 
@@ -139,16 +140,14 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
         # memory than the whole ingest path. A few per checkpoint keep up.
         self._con = duckdb.connect(config={"memory_limit": memory_limit, "max_vacuum_tasks": 4})
-        quoted = str(path).replace("'", "''")
         try:
-            _run(self._con, f"ATTACH '{quoted}' AS {_CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+            self._attach(path)
         except duckdb.Error as exc:
             self._con.close()
             raise RuntimeError(
                 f"cannot open {path}: {exc}. A DuckDB file has one owning process: stop the other "
                 "firstwatch serve, or choose another --store."
             ) from None
-        _run(self._con, f"USE {_CATALOG}")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._inserter = ThreadPoolExecutor(1, thread_name_prefix="firstwatch-store")
@@ -168,11 +167,37 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             "UNIQUE, project VARCHAR, scope VARCHAR, prefix VARCHAR, created_ns BIGINT)",
         )
         _run(self._con, "CREATE TABLE IF NOT EXISTS projects (name VARCHAR PRIMARY KEY)")
-        _run(self._con, "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)")
+        _run(self._con, _META_SQL)
         _run(self._con, "INSERT OR IGNORE INTO projects VALUES ('default')")
         self._create_drift_tables()
         if not indexed:
             self._index_existing()
+
+    def _attach(self, path: Path) -> None:
+        """Attach the file with the row group size it was made with.
+
+        A new file gets `ROW_GROUP_SIZE`, recorded in `meta`. A file made without one (by an older
+        version) keeps DuckDB's default: DuckDB 2.0 fails to commit appends to a column added with
+        ALTER TABLE when the file's row groups and the attached size differ.
+        """
+        quoted = str(path).replace("'", "''")
+        new = not path.exists() or path.stat().st_size == 0
+        size = ROW_GROUP_SIZE if new else None
+        if not new:
+            _run(self._con, f"ATTACH '{quoted}' AS {_CATALOG}")
+            if self._has_table("meta"):
+                rows = self._con.execute(
+                    f"SELECT value FROM {_CATALOG}.meta WHERE key = 'row_group_size'"
+                ).fetchall()
+                size = int(rows[0][0]) if rows else None
+            if size is not None:
+                _run(self._con, f"DETACH {_CATALOG}")
+        if new or size is not None:
+            _run(self._con, f"ATTACH '{quoted}' AS {_CATALOG} (ROW_GROUP_SIZE {size})")
+        _run(self._con, f"USE {_CATALOG}")
+        if new:
+            _run(self._con, _META_SQL)
+            _run(self._con, "INSERT INTO meta VALUES ('row_group_size', ?)", [size])
 
     def _has_table(self, name: str) -> bool:
         rows = self._con.execute(
