@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 DEFAULT_SERVER = "http://127.0.0.1:4318"
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Client:
@@ -32,7 +33,7 @@ class Client:
                 response = http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             err.print(
-                f"[red]cannot reach firstwatch at {self.server}[/red]: {exc}. "
+                f"[red]cannot reach firstwatch at {escape(self.server)}[/red]: {escape(str(exc))}. "
                 "Is `firstwatch serve` running? Use --server or FIRSTWATCH_SERVER."
             )
             raise typer.Exit(1) from None
@@ -41,7 +42,9 @@ class Client:
                 detail = response.json().get("detail") or response.json().get("message")
             except ValueError:
                 detail = response.text
-            err.print(f"[red]{method} {path} failed ({response.status_code})[/red]: {detail}")
+            err.print(
+                f"[red]{method} {path} failed ({response.status_code})[/red]: {escape(str(detail))}"
+            )
             raise typer.Exit(1)
         return response.json()
 

@@ -89,7 +89,9 @@ def serve(
     try:
         run_server(settings)
     except (OSError, RuntimeError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]firstwatch serve: {exc}[/red]")
+        Console(stderr=True, soft_wrap=True).print(
+            f"firstwatch serve: {exc}", style="red", markup=False, highlight=False
+        )
         raise typer.Exit(1) from None
 
 
