@@ -116,3 +116,11 @@ def test_incomplete_fixture_is_the_ok_recording_without_its_root_agent() -> None
     assert root.get("parentSpanId", "") == ""
     assert _attribute(root, "openinference.span.kind") == "AGENT"
     assert all(span.get("parentSpanId") == root["spanId"] for span in incomplete)
+
+
+def test_no_fixture_names_a_path_of_the_recording_machine() -> None:
+    absolute = re.compile(r"/[^\s\"'\\]+/site-packages/")
+    for path in sorted(FIXTURES.glob("*")):
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert 'File \\"/' not in text, path.name
+        assert not absolute.search(text), path.name
