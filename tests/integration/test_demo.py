@@ -227,7 +227,8 @@ def test_slow_registry_calls_are_recorded(demo: Demo) -> None:
             for s in steps_of(demo.trace(run))
             if s["kind"] == "http" and s["dependency"] == "company-registry"
         ]
-        assert calls and calls[0]["duration_ms"] >= 0.9 * max(run["registry_ms"]) > 1000
+        assert calls
+        assert max(c["duration_ms"] for c in calls) >= 0.9 * max(run["registry_ms"]) > 1000
 
 
 def test_lost_updates_are_overlapping_read_modify_writes(demo: Demo) -> None:
@@ -270,7 +271,7 @@ def test_latency_finds_the_silent_retries_and_the_slow_registry(demo: Demo) -> N
     assert {r["trace_id"] for r in runs} == set(retried)
     for run in runs:
         assert run["retry_ms"] >= 0.9 * retried[run["trace_id"]]["rate_limited_waits_ms"] > 0
-        assert run["retry_ms"] > 0.1 * run["duration_ms"]
+        assert run["first_attempt_ms"] < run["duration_ms"]
 
     # On the right agents: time lost to retries in production, none for the control agent or in
     # staging; and on the right step: the model calls, where the waits were spent.
