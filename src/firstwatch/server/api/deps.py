@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from typing import Annotated
+
+from fastapi import HTTPException, Query, Request
 
 from firstwatch.server.auth import AuthError, Principal, authenticate, key_from_headers
 from firstwatch.server.state import AppState
 from firstwatch.server.timeparse import parse_time
+
+SinceParam = Annotated[
+    str | None, Query(description="RFC 3339 or relative (24h); default: all time.")
+]
+UntilParam = Annotated[str | None, Query(description="RFC 3339 or relative (1h).")]
 
 
 def state_of(request: Request) -> AppState:

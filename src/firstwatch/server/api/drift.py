@@ -28,7 +28,7 @@ from firstwatch.analytics.drift import (
     most_novel,
 )
 from firstwatch.profiling import feature_for
-from firstwatch.server.api.deps import admin, reader, state_of, window
+from firstwatch.server.api.deps import SinceParam, UntilParam, admin, reader, state_of, window
 from firstwatch.server.auth import Principal
 from firstwatch.server.timeparse import iso, parse_time
 from firstwatch.store.base import InputFeatures, RunFilter, Store, StoredBaseline
@@ -471,10 +471,6 @@ BaselineParam = Annotated[
         "else of the agent."
     ),
 ]
-SinceParam = Annotated[
-    str | None, Query(description="RFC 3339 or relative (24h); default: all time.")
-]
-UntilParam = Annotated[str | None, Query(description="RFC 3339 or relative (1h).")]
 
 
 @router.get("/drift", response_model=DriftReport)

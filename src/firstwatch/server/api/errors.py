@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from firstwatch.analytics.cohorts import parse_cohort
 from firstwatch.analytics.status import AgentWindow, Status, Thresholds, agent_status
 from firstwatch.errors import ERROR_CLASS_DESCRIPTIONS, mask_message
-from firstwatch.server.api.deps import reader, state_of, window
+from firstwatch.server.api.deps import UntilParam, reader, state_of, window
 from firstwatch.server.auth import Principal
 from firstwatch.server.timeparse import iso, parse_time
 from firstwatch.settings import Settings
@@ -466,7 +466,6 @@ def _fingerprint(row: Row) -> FingerprintGroup:
 
 
 SinceParam = Annotated[str | None, Query(description="RFC 3339 or relative (24h).")]
-UntilParam = Annotated[str | None, Query(description="RFC 3339 or relative (1h).")]
 
 
 @router.get("/errors", response_model=ErrorReport)

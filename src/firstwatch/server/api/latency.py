@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from firstwatch.analytics.pricing import PriceTable, cost, load_prices
-from firstwatch.server.api.deps import reader, state_of, window
+from firstwatch.server.api.deps import SinceParam, UntilParam, reader, state_of, window
 from firstwatch.server.auth import Principal
 from firstwatch.server.timeparse import iso
 from firstwatch.store.base import Row, SpanFilter
@@ -334,10 +334,6 @@ def _prices(request: Request) -> PriceTable:
 
 # --- endpoints ---------------------------------------------------------------------------------
 
-SinceParam = Annotated[
-    str | None, Query(description="RFC 3339 or relative (24h); default: all time.")
-]
-UntilParam = Annotated[str | None, Query(description="RFC 3339 or relative (1h).")]
 SeriesSinceParam = Annotated[
     str | None, Query(description="RFC 3339 or relative (7d); default: 24h.")
 ]
