@@ -16,11 +16,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import httpx
 
@@ -91,6 +92,22 @@ class Agent:
         """
         raise NotImplementedError
 
+    @contextmanager
+    def start_run(self, document: Path, on_run: RunHook | None) -> Iterator[firstwatch.Run]:
+        """Open the run for one document and hand it to `on_run`."""
+        with firstwatch.run(
+            self.name, version=self.version, input=document, filename=document.name
+        ) as run:
+            if on_run is not None:
+                on_run(run)
+            yield run
+
+    def classify(self, run: firstwatch.Run, document: bytes) -> None:
+        """The first step of every run: the model names the document's type and language."""
+        with run.step("classify") as step:
+            kind = self.ask_model(step, "classify", document)
+            step.output(document_type=kind["document_type"], language=kind["language"])
+
     def ask_model(self, parent: Scope, task: str, document: bytes) -> dict[str, Any]:
         """Call the model API; on 429, wait as long as it says (Retry-After), then again."""
         attributes = {
@@ -155,121 +172,157 @@ class Agent:
             return int(response.json()["version"])
 
 
-class ContractExtractor(Agent):
+class CrmAgent(Agent):
+    """An agent that files documents in the customer's CRM record.
+
+    A run classifies the document, extracts its fields, normalises its date and amount, loads the
+    CRM record, looks one party up in the registry, and saves the record with the document added.
+    Each agent says what it calls the fields, what it adds to the record, what it returns and
+    what it checks.
+    """
+
+    names: ClassVar[Mapping[str, str]] = {}
+    """The extracted fields that the extract step outputs, each by the agent's name for it."""
+    registry_step = ""
+    party = ""
+    """The extracted field naming the party looked up in the registry."""
+    party_id = ""
+    """The registry step's output: the party's id."""
+
+    def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
+        """Process one document as one run (see `Agent.process`)."""
+        data = document.read_bytes()
+        crm = {semconv.DEPENDENCY: CRM}
+        with self.start_run(document, on_run) as run:
+            self.classify(run, data)
+            with run.step("extract") as step:
+                fields = self.ask_model(step, "extract", data)
+                step.output(**{name: fields[field] for field, name in self.names.items()})
+            with run.step("normalise") as step:
+                date = dt.date.fromisoformat(fields["date"])
+                amount = Decimal(fields["amount"])
+                step.output(
+                    **{self.names["date"]: date.isoformat(), self.names["amount"]: f"{amount:.2f}"}
+                )
+            with run.step("load_account", attributes=crm) as step:
+                account = self.load_account(step, fields["account"])
+            with run.step(self.registry_step) as step:
+                party = fields[self.party]
+                party_id = self.lookup_company(step, party)
+                step.output(**{self.party_id: party_id})
+            with run.step("save_account", attributes=crm) as step:
+                self.add_to_account(account, fields, amount)
+                account.setdefault("registry", {})[party] = party_id
+                step.output(crm_version=self.save_account(step, fields["account"], account))
+            result = self.result(fields, date, amount)
+            run.output(result)
+            self.check(run, fields, date, amount)
+        return result
+
+    def add_to_account(
+        self, account: dict[str, Any], fields: dict[str, Any], amount: Decimal
+    ) -> None:
+        """Add the document to the customer's CRM record."""
+        raise NotImplementedError
+
+    def result(self, fields: dict[str, Any], date: dt.date, amount: Decimal) -> dict[str, Any]:
+        """What the run produces."""
+        raise NotImplementedError
+
+    def check(
+        self, run: firstwatch.Run, fields: dict[str, Any], date: dt.date, amount: Decimal
+    ) -> None:
+        """The run's output checks."""
+        raise NotImplementedError
+
+
+class ContractExtractor(CrmAgent):
     """Contracts in, CRM records updated with their parties, date and value."""
 
     name = "contract-extractor"
     version = "1.4.0"
     doc_type = "contract"
     model = LARGE_MODEL
+    names: ClassVar[Mapping[str, str]] = {
+        "date": "effective_date",
+        "amount": "amount",
+        "currency": "currency",
+        "party_a": "party_a",
+        "party_b": "party_b",
+    }
     registry_step = "lookup_counterparty"
+    party = "party_b"
+    party_id = "registry_id"
 
-    def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
-        """Process one contract as one run (see `Agent.process`)."""
-        data = document.read_bytes()
-        crm = {semconv.DEPENDENCY: CRM}
-        with firstwatch.run(
-            self.name, version=self.version, input=document, filename=document.name
-        ) as run:
-            if on_run is not None:
-                on_run(run)
-            with run.step("classify") as step:
-                kind = self.ask_model(step, "classify", data)
-                step.output(document_type=kind["document_type"], language=kind["language"])
-            with run.step("extract") as step:
-                fields = self.ask_model(step, "extract", data)
-                step.output(
-                    effective_date=fields["date"],
-                    amount=fields["amount"],
-                    currency=fields["currency"],
-                    party_a=fields["party_a"],
-                    party_b=fields["party_b"],
-                )
-            with run.step("normalise") as step:
-                effective = dt.date.fromisoformat(fields["date"])
-                amount = Decimal(fields["amount"])
-                step.output(effective_date=effective.isoformat(), amount=f"{amount:.2f}")
-            with run.step("load_account", attributes=crm) as step:
-                account = self.load_account(step, fields["account"])
-            with run.step("lookup_counterparty") as step:
-                registry_id = self.lookup_company(step, fields["party_b"])
-                step.output(registry_id=registry_id)
-            with run.step("save_account", attributes=crm) as step:
-                account["contracts"].append(fields["reference"])
-                account["value"] = str(Decimal(account["value"]) + amount)
-                account.setdefault("registry", {})[fields["party_b"]] = registry_id
-                step.output(crm_version=self.save_account(step, fields["account"], account))
-            result = {
-                "party_a": fields["party_a"],
-                "party_b": fields["party_b"],
-                "effective_date": effective.isoformat(),
-                "amount": f"{amount:.2f}",
-                "currency": fields["currency"],
-            }
-            run.output(result)
-            run.check(
-                "has_parties",
-                fields["party_a"] and fields["party_b"] and fields["party_a"] != fields["party_b"],
-                reason="two distinct parties",
-            )
-            run.check("amount_positive", amount > 0, reason=f"amount {amount}")
-            run.check("date_plausible", 2000 <= effective.year <= 2035, reason=str(effective))
-            run.check("currency_known", fields["currency"] in KNOWN_CURRENCIES)
-        return result
+    def add_to_account(
+        self, account: dict[str, Any], fields: dict[str, Any], amount: Decimal
+    ) -> None:
+        """The contract joins the account's contracts, its amount the account's value."""
+        account["contracts"].append(fields["reference"])
+        account["value"] = str(Decimal(account["value"]) + amount)
+
+    def result(self, fields: dict[str, Any], date: dt.date, amount: Decimal) -> dict[str, Any]:
+        """The parties, date, amount and currency."""
+        return {
+            "party_a": fields["party_a"],
+            "party_b": fields["party_b"],
+            "effective_date": date.isoformat(),
+            "amount": f"{amount:.2f}",
+            "currency": fields["currency"],
+        }
+
+    def check(
+        self, run: firstwatch.Run, fields: dict[str, Any], date: dt.date, amount: Decimal
+    ) -> None:
+        """Two distinct parties, a positive amount, a plausible date, a known currency."""
+        run.check(
+            "has_parties",
+            fields["party_a"] and fields["party_b"] and fields["party_a"] != fields["party_b"],
+            reason="two distinct parties",
+        )
+        run.check("amount_positive", amount > 0, reason=f"amount {amount}")
+        run.check("date_plausible", 2000 <= date.year <= 2035, reason=str(date))
+        run.check("currency_known", fields["currency"] in KNOWN_CURRENCIES)
 
 
-class InvoiceAgent(Agent):
+class InvoiceAgent(CrmAgent):
     """Invoices in, open invoices added to the customer's CRM record."""
 
     name = "invoice-agent"
     version = "2.1.0"
     doc_type = "invoice"
+    names: ClassVar[Mapping[str, str]] = {
+        "date": "invoice_date",
+        "amount": "total",
+        "currency": "currency",
+        "party_a": "vendor",
+    }
     registry_step = "lookup_vendor"
+    party = "party_a"
+    party_id = "vendor_id"
 
-    def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
-        """Process one invoice as one run (see `Agent.process`)."""
-        data = document.read_bytes()
-        crm = {semconv.DEPENDENCY: CRM}
-        with firstwatch.run(
-            self.name, version=self.version, input=document, filename=document.name
-        ) as run:
-            if on_run is not None:
-                on_run(run)
-            with run.step("classify") as step:
-                kind = self.ask_model(step, "classify", data)
-                step.output(document_type=kind["document_type"], language=kind["language"])
-            with run.step("extract") as step:
-                fields = self.ask_model(step, "extract", data)
-                step.output(
-                    invoice_date=fields["date"],
-                    total=fields["amount"],
-                    currency=fields["currency"],
-                    vendor=fields["party_a"],
-                )
-            with run.step("normalise") as step:
-                invoice_date = dt.date.fromisoformat(fields["date"])
-                total = Decimal(fields["amount"])
-                step.output(invoice_date=invoice_date.isoformat(), total=f"{total:.2f}")
-            with run.step("load_account", attributes=crm) as step:
-                account = self.load_account(step, fields["account"])
-            with run.step("lookup_vendor") as step:
-                vendor_id = self.lookup_company(step, fields["party_a"])
-                step.output(vendor_id=vendor_id)
-            with run.step("save_account", attributes=crm) as step:
-                account["invoices"].append(fields["reference"])
-                account.setdefault("registry", {})[fields["party_a"]] = vendor_id
-                step.output(crm_version=self.save_account(step, fields["account"], account))
-            result = {
-                "invoice_number": fields["reference"],
-                "vendor": fields["party_a"],
-                "invoice_date": invoice_date.isoformat(),
-                "total": f"{total:.2f}",
-                "currency": fields["currency"],
-            }
-            run.output(result)
-            run.check("total_positive", total > 0, reason=f"total {total}")
-            run.check("currency_known", fields["currency"] in KNOWN_CURRENCIES)
-        return result
+    def add_to_account(
+        self, account: dict[str, Any], fields: dict[str, Any], amount: Decimal
+    ) -> None:
+        """The invoice joins the account's open invoices."""
+        account["invoices"].append(fields["reference"])
+
+    def result(self, fields: dict[str, Any], date: dt.date, amount: Decimal) -> dict[str, Any]:
+        """The number, vendor, date, total and currency."""
+        return {
+            "invoice_number": fields["reference"],
+            "vendor": fields["party_a"],
+            "invoice_date": date.isoformat(),
+            "total": f"{amount:.2f}",
+            "currency": fields["currency"],
+        }
+
+    def check(
+        self, run: firstwatch.Run, fields: dict[str, Any], date: dt.date, amount: Decimal
+    ) -> None:
+        """A positive total, a known currency."""
+        run.check("total_positive", amount > 0, reason=f"total {amount}")
+        run.check("currency_known", fields["currency"] in KNOWN_CURRENCIES)
 
 
 class NdaScreener(Agent):
@@ -283,14 +336,8 @@ class NdaScreener(Agent):
     def process(self, document: Path, on_run: RunHook | None = None) -> dict[str, Any]:
         """Screen one NDA as one run (see `Agent.process`)."""
         data = document.read_bytes()
-        with firstwatch.run(
-            self.name, version=self.version, input=document, filename=document.name
-        ) as run:
-            if on_run is not None:
-                on_run(run)
-            with run.step("classify") as step:
-                kind = self.ask_model(step, "classify", data)
-                step.output(document_type=kind["document_type"], language=kind["language"])
+        with self.start_run(document, on_run) as run:
+            self.classify(run, data)
             with run.step("screen") as step:
                 terms = self.ask_model(step, "screen", data)
                 step.output(term_months=int(terms["term"]), governing_law=terms["law"])
