@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
@@ -130,21 +131,22 @@ def attributes_dict(
         value = kv.value
         # Most values are non-empty strings: read one directly (other kinds read as "").
         text = value.string_value
-        if not text:
-            out[kv.key] = any_value(value)
-            continue
-        if len(text) > max_chars:
-            text = text[:max_chars]
+        if text and len(text) <= max_chars:
+            out[kv.key] = text
+        elif text:
+            out[kv.key] = text[:max_chars]
             if batch is not None:
                 batch.truncated_values += 1
-        out[kv.key] = text
+        else:
+            out[kv.key] = any_value(value)
     return out
 
 
 def _first(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    """The value of the first of `keys` that is set and not empty."""
     for key in keys:
         value = mapping.get(key)
-        if value not in (None, ""):
+        if value is not None and value != "":
             return value
     return None
 
@@ -230,8 +232,10 @@ def agent_name(attrs: Mapping[str, Any], resource_agent: Any) -> str | None:
     """The agent a span names itself, without falling back to `service.name` (materialisation
     does that once it knows the run)."""
     named = _first(attrs, _AGENT_KEYS)
-    if named is None and str(attrs.get(sc.TRACELOOP_SPAN_KIND, "")).lower() == "agent":
-        named = attrs.get(sc.TRACELOOP_ENTITY_NAME)
+    if named is None:
+        traceloop_kind = attrs.get(sc.TRACELOOP_SPAN_KIND)
+        if traceloop_kind is not None and str(traceloop_kind).lower() == "agent":
+            named = attrs.get(sc.TRACELOOP_ENTITY_NAME)
     return _as_str(named if named is not None else resource_agent)
 
 
@@ -266,6 +270,19 @@ _INPUT_KEYS = (sc.INPUT_VALUE, sc.TRACELOOP_ENTITY_INPUT)
 _OUTPUT_KEYS = (sc.OUTPUT_VALUE, sc.TRACELOOP_ENTITY_OUTPUT)
 # json.dumps(value, default=str), without building an encoder per call.
 _to_json = json.JSONEncoder(default=str, check_circular=False).encode
+
+
+def _json(value: Any) -> str:
+    """`value` as compact JSON text, with the values `json.dumps(value, default=str)` gives.
+
+    orjson writes NaN and infinities as null, and refuses lone surrogates and deep nesting: a text
+    with a null in it, or one orjson refuses, comes from the standard library instead.
+    """
+    try:
+        text = orjson.dumps(value, default=str)
+    except orjson.JSONEncodeError:
+        return _to_json(value)
+    return _to_json(value) if b"null" in text else text.decode()
 
 
 @dataclass(frozen=True)
@@ -308,7 +325,7 @@ def map_request(
             service=_as_str(attrs.get(sc.SERVICE_NAME)),
             version=_first(attrs, (sc.AGENT_VERSION, sc.SERVICE_VERSION)),
             environment=_first(attrs, _ENVIRONMENT_KEYS),
-            json=_to_json(attrs),
+            json=_json(attrs),
             instance=str(attrs.get(sc.SERVICE_INSTANCE_ID) or attrs.get(sc.SERVICE_NAME) or ""),
             received_ns=now,
         )
@@ -385,6 +402,8 @@ def _span_row(
         error_message = _text(facts.exception_message or facts.status_message)
         error_fingerprint = fingerprint(error_class, error_type, error_message)
     get = attrs.get
+    # Previews are read only from spans that can be runs (store.schema.RUN_ONLY_COLUMNS).
+    can_be_run = kind == sc.KIND_RUN or not parent
     return (
         resource.project,
         trace_id.hex(),
@@ -415,11 +434,11 @@ def _span_row(
         _as_int(_first(attrs, _OUTPUT_TOKEN_KEYS)),
         _as_str(get(sc.RESOURCE_KEY)),
         _as_str(get(sc.RESOURCE_OP)),
-        _text(_first(attrs, _INPUT_KEYS)),
-        _text(_first(attrs, _OUTPUT_KEYS)),
-        _to_json(attrs),
+        _text(_first(attrs, _INPUT_KEYS)) if can_be_run else None,
+        _text(_first(attrs, _OUTPUT_KEYS)) if can_be_run else None,
+        _json(attrs),
         resource.json,
-        _to_json([{"name": n, "time_ns": t, "attributes": a} for n, a, t in events])
+        _json([{"name": n, "time_ns": t, "attributes": a} for n, a, t in events])
         if events
         else None,
         resource.received_ns,
