@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -262,6 +263,17 @@ def _series_window(since: str | None, until: str | None, bucket_ns: int) -> tupl
     return since_ns, until_ns
 
 
+def _windowed(
+    scope: SpanFilter, since: str | None, until: str | None, bucket_ns: int | None = None
+) -> SpanFilter:
+    """`scope` over the window asked for: a time series' (`bucket_ns`) as `_series_window` says."""
+    if bucket_ns is None:
+        since_ns, until_ns = window(since, until)
+    else:
+        since_ns, until_ns = _series_window(since, until, bucket_ns)
+    return replace(scope, since_ns=since_ns, until_ns=until_ns)
+
+
 def _groups(text: str | None, allowed: Sequence[str], default: Sequence[str]) -> list[str]:
     if text is None:
         return list(default)
@@ -381,12 +393,8 @@ def get_latency(
     default = ("agent", "step") if of == "steps" else _RUN_GROUPS
     groups = _groups(by, allowed, default)
     bucket_ns = _bucket_ns(bucket)
-    if bucket_ns is None:
-        since_ns, until_ns = window(since, until)
-    else:
-        since_ns, until_ns = _series_window(since, until, bucket_ns)
-    scope = SpanFilter(
-        project=who.project,
+    where = SpanFilter(
+        who.project,
         agent=agent,
         version=version,
         environment=environment,
@@ -394,16 +402,15 @@ def get_latency(
         step=step,
         kind=kind,
         dependency=dependency,
-        since_ns=since_ns,
-        until_ns=until_ns,
     )
+    scope = _windowed(where, since, until, bucket_ns)
     store = state_of(request).store
     rows = _ask(lambda: store.latency(scope, of=of, by=groups, bucket_ns=bucket_ns))
     return LatencyReport(
         of=of,
         by=groups,
-        since=iso(since_ns),
-        until=iso(until_ns),
+        since=iso(scope.since_ns),
+        until=iso(scope.until_ns),
         bucket_s=bucket_ns / 1e9 if bucket_ns else None,
         groups=[_latency_group(row, of) for row in rows],
     )
@@ -421,15 +428,8 @@ def get_retried_runs(
     limit: Annotated[int, Query(ge=1, le=1000, description="Most runs to list.")] = 20,
 ) -> RetriedRuns:
     """Runs that "succeeded" only after retries or rate-limit waits, most time lost first."""
-    since_ns, until_ns = window(since, until)
-    scope = SpanFilter(
-        project=who.project,
-        agent=agent,
-        version=version,
-        environment=environment,
-        since_ns=since_ns,
-        until_ns=until_ns,
-    )
+    where = SpanFilter(who.project, agent=agent, version=version, environment=environment)
+    scope = _windowed(where, since, until)
     rows = state_of(request).store.retried_runs(scope, limit)
     return RetriedRuns(
         runs=[
@@ -476,15 +476,8 @@ def get_dependencies(
     """
     bucket_ns = _bucket_ns(bucket)
     assert bucket_ns is not None
-    since_ns, until_ns = _series_window(since, until, bucket_ns)
-    scope = SpanFilter(
-        project=who.project,
-        agent=agent,
-        environment=environment,
-        dependency=dependency,
-        since_ns=since_ns,
-        until_ns=until_ns,
-    )
+    where = SpanFilter(who.project, agent=agent, environment=environment, dependency=dependency)
+    scope = _windowed(where, since, until, bucket_ns)
     store = state_of(request).store
     totals = store.dependency_latency(scope)
     series = [_dependency_bucket(row) for row in store.dependency_latency(scope, bucket_ns)]
@@ -510,8 +503,8 @@ def get_dependencies(
             )
         )
     return DependencyReport(
-        since=iso(since_ns),
-        until=iso(until_ns),
+        since=iso(scope.since_ns),
+        until=iso(scope.until_ns),
         bucket_s=bucket_ns / 1e9,
         dependencies=dependencies,
         series=series,
@@ -545,15 +538,8 @@ def get_concurrency(
         raise HTTPException(400, "dependency selects calls: add of=calls")
     bucket_ns = _bucket_ns(bucket)
     assert bucket_ns is not None
-    since_ns, until_ns = _series_window(since, until, bucket_ns)
-    scope = SpanFilter(
-        project=who.project,
-        agent=agent,
-        environment=environment,
-        dependency=dependency,
-        since_ns=since_ns,
-        until_ns=until_ns,
-    )
+    where = SpanFilter(who.project, agent=agent, environment=environment, dependency=dependency)
+    scope = _windowed(where, since, until, bucket_ns)
     store = state_of(request).store
     key = "agent" if of == "runs" else "dependency"
     series = [
@@ -580,8 +566,8 @@ def get_concurrency(
     ]
     return ConcurrencyReport(
         of=of,
-        since=iso(since_ns),
-        until=iso(until_ns),
+        since=iso(scope.since_ns),
+        until=iso(scope.until_ns),
         bucket_s=bucket_ns / 1e9,
         series=series,
         peaks=list(peaks.values()),
@@ -612,15 +598,8 @@ def get_usage(
     tokens), else from a few example prices (`example_prices` says so).
     """
     groups = _groups(by, _USAGE_GROUPS, ("agent", "version", "model"))
-    since_ns, until_ns = window(since, until)
-    scope = SpanFilter(
-        project=who.project,
-        agent=agent,
-        version=version,
-        environment=environment,
-        since_ns=since_ns,
-        until_ns=until_ns,
-    )
+    where = SpanFilter(who.project, agent=agent, version=version, environment=environment)
+    scope = _windowed(where, since, until)
     prices = _prices(request)
     # Priced per model, then folded into the groups asked for.
     per_model = ["model", *[g for g in groups if g != "model"]]
@@ -659,8 +638,8 @@ def get_usage(
         if price is None:
             unpriced.add(row["model"] or "(none)")
     return UsageReport(
-        since=iso(since_ns),
-        until=iso(until_ns),
+        since=iso(scope.since_ns),
+        until=iso(scope.until_ns),
         by=groups,
         currency=prices.currency,
         prices=prices.source,
