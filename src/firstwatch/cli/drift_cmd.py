@@ -10,22 +10,12 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from firstwatch.cli.client import Client
+from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt
 
 baseline_app = typer.Typer(help="Freeze and list named baselines of input drift.")
 
 out = Console()
 
-ServerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--server", envvar="FIRSTWATCH_SERVER", help="Server URL (default: http://127.0.0.1:4318)."
-    ),
-]
-KeyOpt = Annotated[
-    str | None,
-    typer.Option("--key", envvar="FIRSTWATCH_API_KEY", help="API key.", show_default=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 _STYLE = {"major": "red", "moderate": "yellow", "not_enough_data": "dim"}
 

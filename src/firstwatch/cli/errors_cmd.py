@@ -13,20 +13,10 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from firstwatch.cli.client import Client
+from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt
 
 out = Console()
 
-ServerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--server", envvar="FIRSTWATCH_SERVER", help="Server URL (default: http://127.0.0.1:4318)."
-    ),
-]
-KeyOpt = Annotated[
-    str | None,
-    typer.Option("--key", envvar="FIRSTWATCH_API_KEY", help="API key.", show_default=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 STATUS_STYLE: Final = {
     "healthy": "green",

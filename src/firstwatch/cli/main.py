@@ -13,6 +13,7 @@ from firstwatch.cli.client import Client
 from firstwatch.cli.drift_cmd import baseline_app, drift
 from firstwatch.cli.errors_cmd import errors, status
 from firstwatch.cli.latency_cmd import deps, latency
+from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt
 
 app = typer.Typer(
     name="firstwatch",
@@ -32,18 +33,6 @@ app.command()(status)
 app.command()(errors)
 
 out = Console()
-
-ServerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--server", envvar="FIRSTWATCH_SERVER", help="Server URL (default http://127.0.0.1:4318)."
-    ),
-]
-KeyOpt = Annotated[
-    str | None,
-    typer.Option("--key", envvar="FIRSTWATCH_API_KEY", help="API key.", show_default=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 @app.command()
