@@ -1,11 +1,17 @@
-"""Runs and steps from the spans of one trace, in any arrival order."""
+"""Runs and steps from the spans of one trace, in any arrival order: the store's SQL and the
+plain-Python reference, held to the same examples."""
 
 from __future__ import annotations
 
 import itertools
 from typing import Any
 
-from firstwatch.ingest.materialize import materialize_trace
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from firstwatch.ingest.run_facts import decode_checks
+from materializers import BOTH, Materialize, by_reference, by_sql
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -46,7 +52,8 @@ def span(
     }
 
 
-def test_outermost_agent_span_is_the_run_in_any_arrival_order() -> None:
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_outermost_agent_span_is_the_run_in_any_arrival_order(build: Materialize) -> None:
     spans = [
         span("a" * 16, None, kind="http", start=0, end=100),  # an HTTP server root, not an agent
         span("b" * 16, "a" * 16, marked=True, start=1, end=99),
@@ -54,15 +61,16 @@ def test_outermost_agent_span_is_the_run_in_any_arrival_order() -> None:
         span("d" * 16, "c" * 16, kind="llm", start=3, end=40),
     ]
     for order in itertools.permutations(spans):
-        runs, steps = materialize_trace(order)
+        runs, steps = build(order)
         assert [r["span_id"] for r in runs] == ["b" * 16]
         assert sorted(s["span_id"] for s in steps) == ["c" * 16, "d" * 16]
         assert all(s["run_span_id"] == "b" * 16 for s in steps)
         assert runs[0]["step_count"] == 2
 
 
-def test_without_agent_marks_the_root_is_the_run() -> None:
-    runs, steps = materialize_trace(
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_without_agent_marks_the_root_is_the_run(build: Materialize) -> None:
+    runs, steps = build(
         [span("1" * 16, None, start=0, end=5), span("2" * 16, "1" * 16, start=1, end=4)]
     )
     assert [r["span_id"] for r in runs] == ["1" * 16]
@@ -70,9 +78,10 @@ def test_without_agent_marks_the_root_is_the_run() -> None:
     assert [s["parent_span_id"] for s in steps] == ["1" * 16]
 
 
-def test_missing_run_span_is_one_incomplete_run_not_lost() -> None:
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_missing_run_span_is_one_incomplete_run_not_lost(build: Materialize) -> None:
     missing = "f" * 16
-    runs, steps = materialize_trace(
+    runs, steps = build(
         [
             span("1" * 16, missing, start=5, end=10),
             span("2" * 16, missing, start=11, end=30, status="error", error_class="timeout"),
@@ -89,18 +98,20 @@ def test_missing_run_span_is_one_incomplete_run_not_lost() -> None:
     assert len(steps) == 3
 
 
-def test_late_root_turns_incomplete_run_into_complete() -> None:
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_late_root_turns_incomplete_run_into_complete(build: Materialize) -> None:
     root = span("9" * 16, None, marked=True, start=0, end=50)
     child = span("8" * 16, "9" * 16, start=1, end=2)
-    runs, _ = materialize_trace([child])
+    runs, _ = build([child])
     assert runs[0]["status"] == "incomplete"
-    runs, steps = materialize_trace([child, root])
+    runs, steps = build([child, root])
     assert [(r["span_id"], r["status"]) for r in runs] == [("9" * 16, "ok")]
     assert [s["span_id"] for s in steps] == ["8" * 16]
 
 
-def test_failed_run_takes_earliest_failed_descendant_class_not_unknown() -> None:
-    runs, _ = materialize_trace(
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_failed_run_takes_earliest_failed_descendant_class_not_unknown(build: Materialize) -> None:
+    runs, _ = build(
         [
             span(
                 "1" * 16, None, marked=True, start=0, end=100, status="error", error_class="unknown"
@@ -115,8 +126,9 @@ def test_failed_run_takes_earliest_failed_descendant_class_not_unknown() -> None
     assert runs[0]["error_step_count"] == 3
 
 
-def test_ok_run_has_no_error_class_even_if_a_step_failed() -> None:
-    runs, steps = materialize_trace(
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_ok_run_has_no_error_class_even_if_a_step_failed(build: Materialize) -> None:
+    runs, steps = build(
         [
             span("1" * 16, None, marked=True, start=0, end=100),
             span(
@@ -134,8 +146,9 @@ def test_ok_run_has_no_error_class_even_if_a_step_failed() -> None:
     assert steps[0]["error_class"] == "tool_error"
 
 
-def test_retries_sum_over_the_run() -> None:
-    runs, _ = materialize_trace(
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_retries_sum_over_the_run(build: Materialize) -> None:
+    runs, _ = build(
         [
             span("1" * 16, None, marked=True, start=0, end=100),
             span("2" * 16, "1" * 16, kind="http", retry_count=2, retry_wait_ms=1500.0),
@@ -147,14 +160,16 @@ def test_retries_sum_over_the_run() -> None:
     assert runs[0]["retry_wait_ms"] == 2000.0
 
 
-def test_duplicate_spans_count_once() -> None:
+def test_duplicate_spans_count_once_in_the_reference() -> None:
+    # The store keeps one copy of each span before it materialises (test_store.py checks that).
     spans = [span("1" * 16, None, marked=True), span("2" * 16, "1" * 16)]
-    runs, steps = materialize_trace(spans + spans)
+    runs, steps = by_reference(spans + spans)
     assert len(runs) == 1 and len(steps) == 1
 
 
-def test_two_sibling_agent_runs_in_one_trace() -> None:
-    runs, steps = materialize_trace(
+@pytest.mark.parametrize("build", BOTH.values(), ids=BOTH.keys())
+def test_two_sibling_agent_runs_in_one_trace(build: Materialize) -> None:
+    runs, steps = build(
         [
             span("0" * 15 + "1", None, kind="step", start=0, end=100),
             span("a" * 16, "0" * 15 + "1", marked=True, start=1, end=40, agent="a"),
@@ -166,3 +181,75 @@ def test_two_sibling_agent_runs_in_one_trace() -> None:
     assert [(s["span_id"], s["run_span_id"], s["agent"]) for s in steps] == [
         ("c" * 16, "b" * 16, "b")
     ]
+
+
+_IDS = [f"{i:016x}" for i in range(1, 9)]
+_MISSING = ["e" * 16, "f" * 16]
+
+
+@st.composite
+def traces(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Spans of one trace in any shape: parents missing, cycles, several roots and agents,
+    retried calls, failures of several classes, checks. Start times are distinct: ties may be
+    ordered either way."""
+    count = draw(st.integers(1, len(_IDS)))
+    ids = _IDS[:count]
+    starts = draw(st.permutations(range(0, 10 * count, 10)))
+    spans = []
+    for i, span_id in enumerate(ids):
+        failed = draw(st.booleans())
+        start = starts[i]
+        spans.append(
+            {
+                "trace_id": TRACE,
+                "span_id": span_id,
+                "parent_span_id": draw(st.sampled_from([None, "", *_MISSING, *ids])),
+                "name": draw(st.sampled_from(["call", "step", "agent"])),
+                "kind": draw(st.sampled_from(["step", "http", "llm", "tool", "run"])),
+                "agent_marked": draw(st.booleans()),
+                "start_ns": start,
+                "end_ns": start + draw(st.integers(0, 50)),
+                "duration_ms": draw(st.floats(0, 100, allow_nan=False)),
+                "status": "error" if failed else "ok",
+                "error_class": draw(st.sampled_from([None, "unknown", "timeout", "rate_limited"]))
+                if failed
+                else None,
+                "error_fingerprint": draw(st.sampled_from([None, "fp1", "fp2"])),
+                "agent": draw(st.sampled_from([None, "", "a", "b"])),
+                "service": draw(st.sampled_from([None, "", "svc"])),
+                "version": draw(st.sampled_from([None, "1", "2"])),
+                "environment": draw(st.sampled_from([None, "", "production"])),
+                "dependency": draw(st.sampled_from([None, "api"])),
+                "retry_count": draw(st.sampled_from([None, 0, 1, 3])),
+                "retry_wait_ms": draw(st.sampled_from([None, 0.0, 250.0])),
+                "failed_checks": draw(st.sampled_from([None, '["x"]', '["x", "y"]'])),
+                "input_preview": draw(st.sampled_from([None, "in"])),
+                "output_preview": draw(st.sampled_from([None, "out"])),
+                "http_status": draw(st.sampled_from([None, 200, 429])),
+                "model": None,
+                "input_tokens": None,
+                "output_tokens": None,
+            }
+        )
+    return draw(st.permutations(spans))
+
+
+def _comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        row = dict(row)
+        row["failed_checks"] = decode_checks(row.get("failed_checks"))
+        for key, value in row.items():
+            if isinstance(value, float):
+                row[key] = round(value, 6)
+        out.append(row)
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(traces())
+def test_sql_builds_what_the_reference_builds(spans: list[dict[str, Any]]) -> None:
+    sql_runs, sql_steps = by_sql(spans)
+    ref_runs, ref_steps = by_reference(spans)
+    assert _comparable(sql_runs) == _comparable(ref_runs)
+    assert _comparable(sql_steps) == _comparable(ref_steps)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from firstwatch.ingest.materialize import materialize_trace
 from firstwatch.store import ApiKey, RunFilter, Store
 from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
 
@@ -50,8 +49,8 @@ def runs(store: Store, **filters: Any) -> list[dict[str, Any]]:
 
 def test_apply_is_idempotent_and_records_the_lsn(store: Store) -> None:
     batch = table(row(1, 1, None, agent_marked=True, kind="run"), row(1, 2, 1))
-    assert store.apply(batch, 1, materialize_trace) == 2
-    assert store.apply(batch, 2, materialize_trace) == 0
+    assert store.apply(batch, 1) == 2
+    assert store.apply(batch, 2) == 0
     assert store.count_spans() == 2
     assert store.applied_lsn() == 2
     (run,) = runs(store)
@@ -60,16 +59,14 @@ def test_apply_is_idempotent_and_records_the_lsn(store: Store) -> None:
 
 def test_duplicates_inside_one_batch_count_once(store: Store) -> None:
     one = row(1, 1, None, agent_marked=True, kind="run")
-    assert store.apply(table(one, one, one), 1, materialize_trace) == 1
+    assert store.apply(table(one, one, one), 1) == 1
 
 
 def test_late_root_completes_an_incomplete_run(store: Store) -> None:
-    store.apply(table(row(3, 2, 1), row(3, 3, 1)), 1, materialize_trace)
+    store.apply(table(row(3, 2, 1), row(3, 3, 1)), 1)
     (early,) = runs(store)
     assert early["status"] == "incomplete" and early["span_id"] == f"{1:016x}"
-    store.apply(
-        table(row(3, 1, None, agent_marked=True, kind="run", start=BASE)), 2, materialize_trace
-    )
+    store.apply(table(row(3, 1, None, agent_marked=True, kind="run", start=BASE)), 2)
     (late,) = runs(store)
     assert late["status"] == "ok" and late["complete"] and late["step_count"] == 2
     _, steps = store.trace("default", f"{3:032x}")
@@ -91,7 +88,7 @@ def test_filters_and_pagination(store: Store) -> None:
                 error_class="timeout" if t % 5 == 0 else None,
             )
         )
-    store.apply(table(*rows), 1, materialize_trace)
+    store.apply(table(*rows), 1)
     assert len(runs(store)) == 25
     assert len(runs(store, environment="staging")) == 13
     assert [r["error_class"] for r in runs(store, status="error")] == ["timeout"] * 5
@@ -119,7 +116,6 @@ def test_agents_summary(store: Store) -> None:
             row(3, 1, None, agent_marked=True, kind="run", agent="other", version="2"),
         ),
         1,
-        materialize_trace,
     )
     summary = {(a["agent"], a["version"]): a for a in store.agents("default", None, None)}
     assert summary[("extractor", "1")]["runs"] == 2
@@ -128,9 +124,7 @@ def test_agents_summary(store: Store) -> None:
 
 
 def test_projects_are_isolated(store: Store) -> None:
-    store.apply(
-        table(row(1, 1, None, project="a"), row(1, 1, None, project="b")), 1, materialize_trace
-    )
+    store.apply(table(row(1, 1, None, project="a"), row(1, 1, None, project="b")), 1)
     assert store.count_spans("a") == 1 and store.count_spans("b") == 1
     assert len(runs(store, project="a")) == 1
     assert store.trace("a", f"{1:032x}")[0][0]["trace_id"] == f"{1:032x}"
@@ -183,7 +177,7 @@ def test_runs_carry_checks_fingerprints_and_first_attempt(store: Store) -> None:
         output_tokens=3,
         start=BASE + 7_000_000_000 + 20,
     )
-    store.apply(table(run, failed_call, resent), 1, materialize_trace)
+    store.apply(table(run, failed_call, resent), 1)
     (stored,) = runs(store)
     assert stored["status"] == "ok"
     assert stored["silent_failure"] is True

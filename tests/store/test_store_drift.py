@@ -10,7 +10,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from firstwatch.ingest.materialize import materialize_trace
 from firstwatch.store import RunFilter, Store
 from firstwatch.store.base import StoredBaseline
 from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
@@ -55,7 +54,7 @@ def child_span(n: int) -> dict[str, Any]:
 
 
 def apply(store: Store, *rows: dict[str, Any]) -> None:
-    store.apply(pa.Table.from_pylist(list(rows), schema=SPAN_SCHEMA), 1, materialize_trace)
+    store.apply(pa.Table.from_pylist(list(rows), schema=SPAN_SCHEMA), 1)
 
 
 def test_features_are_columns_newest_run_first(store: Store) -> None:

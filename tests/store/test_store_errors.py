@@ -9,7 +9,6 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from firstwatch.ingest.materialize import materialize_trace
 from firstwatch.store import RunFilter, Store
 from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
 
@@ -87,7 +86,7 @@ def trace(
 
 
 def apply(store: Store, spans: list[dict[str, Any]]) -> None:
-    store.apply(pa.Table.from_pylist(spans, schema=SPAN_SCHEMA), 1, materialize_trace)
+    store.apply(pa.Table.from_pylist(spans, schema=SPAN_SCHEMA), 1)
 
 
 RATE = failure("rate_limited", "429 Too Many Requests for request req_81231", "fp-rate")

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firstwatch.ingest.materialize import materialize_trace
 from firstwatch.store import Store
 from firstwatch.store.base import SpanFilter
 from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
@@ -54,7 +53,7 @@ def span(trace: int, span_id: int, parent: int | None, start: int, ms: float, **
 
 
 def apply(store: Store, rows: Sequence[dict[str, Any]]) -> None:
-    store.apply(pa.Table.from_pylist(list(rows), schema=SPAN_SCHEMA), 1, materialize_trace)
+    store.apply(pa.Table.from_pylist(list(rows), schema=SPAN_SCHEMA), 1)
 
 
 def runs_of(agent: str, durations: Sequence[float], start: int = BASE, gap: int = SECOND) -> list:

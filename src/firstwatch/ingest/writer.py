@@ -8,7 +8,6 @@ import time
 
 import pyarrow as pa
 
-from firstwatch.ingest.materialize import materialize_trace
 from firstwatch.ingest.pipeline import decode_batch
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.store.base import Store
@@ -81,7 +80,7 @@ class Writer:
         if not tables:
             return 0
         started = time.perf_counter()
-        added = self.store.apply(pa.concat_tables(tables), last, materialize_trace)
+        added = self.store.apply(pa.concat_tables(tables), last)
         self.last_apply_s = time.perf_counter() - started
         self.spans_applied += added
         count = last - self.applied_lsn

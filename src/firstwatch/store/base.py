@@ -5,7 +5,7 @@ Every backend implements this Protocol; the same suite in tests/store runs again
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,7 +14,6 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 Row = dict[str, Any]
-Materializer = Callable[[Iterable[Mapping[str, Any]]], tuple[list[Row], list[Row]]]
 
 
 @dataclass(frozen=True)
@@ -100,9 +99,10 @@ class StoredBaseline:
 class Store(Protocol):
     """What the server needs of a database."""
 
-    def apply(self, spans: pa.Table, lsn: int, materialize: Materializer) -> int:
+    def apply(self, spans: pa.Table, lsn: int) -> int:
         """Store spans (idempotent on project, trace_id, span_id), rebuild the runs and steps of
-        the traces they touch, and record `lsn` as applied, in one transaction.
+        the traces they touch (design.md §5 "Runs and names"), and record `lsn` as applied, in
+        one transaction.
 
         Returns the number of spans newly stored.
         """

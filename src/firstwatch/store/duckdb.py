@@ -10,28 +10,25 @@ fetched by rowid. The span, run and step tables carry `trace_key` as a last colu
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from firstwatch.store.base import ApiKey, Materializer, Row, RunFilter
+from firstwatch.store.base import ApiKey, Row, RunFilter
 from firstwatch.store.duckdb_drift import DriftQueries
 from firstwatch.store.duckdb_errors import ErrorQueries
 from firstwatch.store.duckdb_latency import LatencyQueries
+from firstwatch.store.duckdb_materialize import materialize
 from firstwatch.store.schema import (
     MATERIALIZE_COLUMNS,
     RUN_COLUMNS,
     RUN_ONLY_COLUMNS,
-    RUN_SCHEMA,
     SPAN_COLUMNS,
     SPAN_SCHEMA,
     STEP_COLUMNS,
-    STEP_SCHEMA,
     TRACE_INDEX_COLUMNS,
 )
 
@@ -60,7 +57,20 @@ _MAX_RANGES = 8
 _CATALOG = "store"
 _META_SQL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)"
 # Arrow tables a batch registers with DuckDB while it is applied.
-_VIEWS = ("incoming", "touched", "known", "stored", "fresh", "continued", "new_runs", "new_steps")
+_VIEWS = (
+    "incoming",
+    "touched",
+    "known",
+    "stored",
+    "fresh",
+    "continued",
+    "new_runs",
+    "new_steps",
+    "placed",
+    "placed_runs",
+)
+_RUN_NAMES = [name for name, _ in RUN_COLUMNS]
+_STEP_NAMES = [name for name, _ in STEP_COLUMNS]
 
 
 def _table_sql(name: str, columns: Sequence[tuple[str, pa.DataType]], keyed: bool = False) -> str:
@@ -150,7 +160,6 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             ) from None
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._inserter = ThreadPoolExecutor(1, thread_name_prefix="firstwatch-store")
         indexed = self._has_table("trace_index")
         for name, columns in _KEYED.items():
             _run(self._con, _table_sql(name, columns, keyed=True))
@@ -234,7 +243,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     # -- writing ---------------------------------------------------------------------------------
-    def apply(self, spans: pa.Table, lsn: int, materialize: Materializer) -> int:
+    def apply(self, spans: pa.Table, lsn: int) -> int:
         """See `Store.apply`."""
         spans = spans.cast(SPAN_SCHEMA)
         incoming = spans.append_column("pos", pa.array(range(spans.num_rows), pa.int64()))
@@ -242,7 +251,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             con = self._con
             _run(con, "BEGIN TRANSACTION")
             try:
-                added = self._apply(con, incoming, materialize)
+                added = self._apply(con, incoming)
                 _run(con, "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn])
                 _run(con, "COMMIT")
             except BaseException:
@@ -253,9 +262,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                     con.unregister(view)
         return added
 
-    def _apply(
-        self, con: duckdb.DuckDBPyConnection, incoming: pa.Table, materialize: Materializer
-    ) -> int:
+    def _apply(self, con: duckdb.DuckDBPyConnection, incoming: pa.Table) -> int:
         con.register("incoming", incoming)
         touched = con.sql(
             f"SELECT project, trace_id, {_TRACE_KEY} AS trace_key FROM incoming "
@@ -288,17 +295,15 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         if not len(fresh):
             return 0
         con.register("fresh", incoming if len(fresh) == incoming.num_rows else incoming.take(fresh))
-        # Rebuild the runs and steps of every trace that gained spans, from all its spans: in
-        # Python, while DuckDB stores the new spans (it does not need the GIL for that).
-        rebuilt = con.sql(
-            f"SELECT {columns} FROM fresh UNION ALL SELECT {columns} FROM stored "
-            "WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh)"
-        ).to_arrow_table()
-        inserting = self._inserter.submit(_run, con, _insert_keyed("spans", "fresh", "pos"))
-        try:
-            runs, steps = self._materialize(rebuilt, materialize)
-        finally:
-            inserting.result()
+        _run(con, _insert_keyed("spans", "fresh", "pos"))
+        # Rebuild the runs and steps of every trace that gained spans, from all its spans.
+        runs, steps = materialize(
+            con,
+            f"(SELECT {columns} FROM fresh UNION ALL SELECT {columns} FROM stored "
+            "WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh))",
+            _RUN_NAMES,
+            _STEP_NAMES,
+        )
         continued = con.sql(
             "SELECT * FROM known WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh)"
         ).to_arrow_table()
@@ -329,28 +334,6 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             con.register("new_steps", steps)
             _run(con, _insert_keyed("steps", "new_steps"))
         return len(fresh)
-
-    @staticmethod
-    def _materialize(table: pa.Table, materialize: Materializer) -> tuple[pa.Table, pa.Table]:
-        by_trace: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        names = table.column_names
-        for values in zip(*(column.to_pylist() for column in table.columns), strict=True):
-            row = dict(zip(names, values, strict=True))
-            by_trace[(row["project"], row["trace_id"])].append(row)
-        runs: list[Row] = []
-        steps: list[Row] = []
-        for (project, _), spans in by_trace.items():
-            trace_runs, trace_steps = materialize(spans)
-            for run in trace_runs:
-                run["project"] = project
-            for step in trace_steps:
-                step["project"] = project
-            runs.extend(trace_runs)
-            steps.extend(trace_steps)
-        return (
-            pa.Table.from_pylist(runs, schema=RUN_SCHEMA),
-            pa.Table.from_pylist(steps, schema=STEP_SCHEMA),
-        )
 
     def applied_lsn(self) -> int:
         """See `Store.applied_lsn`."""
@@ -478,5 +461,4 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     def close(self) -> None:
         """See `Store.close`."""
         with self._write_lock:
-            self._inserter.shutdown()
             self._con.close()

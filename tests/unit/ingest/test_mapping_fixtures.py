@@ -10,7 +10,7 @@ import pytest
 
 from firstwatch.ingest.decode import decode_request
 from firstwatch.ingest.mapping import map_request
-from firstwatch.ingest.materialize import materialize_trace
+from materializers import by_sql
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "otlp"
 
@@ -24,7 +24,7 @@ def load(name: str, fmt: str = "pb") -> tuple[list[dict[str, Any]], list[dict[st
         dict(zip(batch.columns, values, strict=True))
         for values in zip(*batch.columns.values(), strict=True)
     ]
-    return materialize_trace(rows)
+    return by_sql(rows)
 
 
 # name: (run name, agent, environment, status, error class, step count, step kinds)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from firstwatch.ingest.run_facts import (
-    decode_checks,
-    encode_checks,
-    failed_checks,
+from firstwatch.ingest.run_facts import decode_checks, encode_checks, failed_checks
+from reference_materialize import (
     first_attempt_ms,
     retried_attempts,
     retry_count,

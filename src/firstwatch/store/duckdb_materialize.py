@@ -1,0 +1,234 @@
+"""Runs and steps from spans, in SQL (design.md §2 and §5 "Runs and names").
+
+A run is the outermost agent-marked span of a trace, else the trace's root. Spans arrive in any
+order, so a trace's runs and steps are rebuilt from all the spans it has so far whenever new ones
+arrive: a late child still counts, and spans whose run span never arrived show as one `incomplete`
+run, keyed by the missing parent's span id, so nothing is lost. When a trace has both, the
+incomplete parts belong to its earliest complete run.
+
+Everything runs inside DuckDB, over a relation of spans with `project` and the columns of
+`firstwatch.store.schema.MATERIALIZE_COLUMNS` (each span once): no row becomes a Python object.
+`tests/reference_materialize.py` states the same rules in plain Python, and a property test holds
+the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+INCOMPLETE = "incomplete"
+
+# Ancestor chains longer than this are cut there (a guard against parent cycles, which would
+# otherwise walk for ever; real traces are a few levels deep).
+MAX_DEPTH = 256
+
+_TRACE = "project, trace_id"
+
+
+def _placed_sql(source: str) -> str:
+    """Every span of `source` with where it belongs: `owner` is the span id of its run (itself for
+    a run, a missing parent's id for an incomplete one, NULL for a span above every run), and
+    `retried` marks a failed call that a later call of the same name and dependency under the same
+    parent sent again."""
+    return f"""
+WITH RECURSIVE
+s AS MATERIALIZED (
+    SELECT *, nullif(parent_span_id, '') AS parent, row_number() OVER () AS id FROM {source}
+),
+link AS MATERIALIZED (
+    SELECT c.id, p.id AS up, p.agent_marked AS up_marked,
+        c.parent IS NOT NULL AND p.id IS NULL AS up_missing
+    FROM s c LEFT JOIN s p
+        ON p.project = c.project AND p.trace_id = c.trace_id AND p.span_id = c.parent
+),
+walk (id, anc, marked, depth) AS (
+    SELECT id, id, false, 0 FROM link
+    UNION ALL
+    SELECT w.id, l.up, l.up_marked, w.depth + 1
+    FROM walk w JOIN link l ON l.id = w.anc
+    -- Back at its start, a walk round a cycle of parents has seen every ancestor.
+    WHERE l.up IS NOT NULL AND l.up <> w.id AND w.depth < {MAX_DEPTH}
+),
+chain AS (
+    SELECT id, bool_or(marked) AS marked_above, arg_max(anc, depth) AS top FROM walk GROUP BY id
+),
+flags AS (
+    SELECT s.*, t.up_missing AS orphan,
+        CASE WHEN bool_or(s.agent_marked) OVER (PARTITION BY s.{_TRACE})
+            THEN s.agent_marked AND NOT c.marked_above ELSE s.parent IS NULL END AS is_run,
+        c.top
+    FROM s JOIN chain c USING (id) JOIN link t ON t.id = c.top
+),
+nearest AS (
+    SELECT w.id, arg_min(r.span_id, w.depth) AS run_above
+    FROM walk w JOIN flags r ON r.id = w.anc AND r.is_run
+    WHERE w.depth > 0
+    GROUP BY w.id
+),
+first_run AS (
+    SELECT project, trace_id, arg_min(span_id, (start_ns, span_id)) AS run_id
+    FROM flags WHERE is_run GROUP BY ALL
+),
+owned AS (
+    SELECT f.*,
+        CASE
+            WHEN f.is_run THEN f.span_id
+            WHEN n.run_above IS NOT NULL THEN n.run_above
+            -- The chain ends at a parent that has not arrived: an incomplete part.
+            WHEN f.orphan THEN coalesce(r.run_id, (SELECT x.parent FROM s x WHERE x.id = f.top))
+        END AS owner
+    FROM flags f
+    LEFT JOIN nearest n USING (id)
+    LEFT JOIN first_run r USING (project, trace_id)
+)
+SELECT * EXCLUDE (parent, id, top, orphan),
+    NOT is_run AND status = 'error' AND kind IN ('http', 'llm')
+        AND row_number() OVER attempts < count(*) OVER attempts AS retried
+FROM owned WHERE owner IS NOT NULL
+WINDOW attempts AS (
+    PARTITION BY project, trace_id, owner, is_run, kind IN ('http', 'llm'), parent, name, dependency
+    ORDER BY start_ns, span_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+"""
+
+
+# The earliest failed step of a class other than `unknown`, as (class, fingerprint).
+_FAILED_KNOWN = "m.status = 'error' AND m.error_class IS NOT NULL AND m.error_class <> 'unknown'"
+_STEP_FACTS = f"""
+    count(m.span_id) AS step_count,
+    count(m.span_id) FILTER (WHERE m.status = 'error') AS error_step_count,
+    coalesce(sum(CASE WHEN m.kind = 'http' THEN (coalesce(m.retry_count, 0) > 0)::INTEGER
+        ELSE coalesce(m.retry_count, 0) END), 0) AS step_retries,
+    coalesce(sum(coalesce(m.retry_wait_ms, 0.0)), 0.0) AS step_wait_ms,
+    coalesce(sum(coalesce(m.duration_ms, 0.0)) FILTER (WHERE m.retried), 0.0) AS lost_ms,
+    bool_or(m.status = 'error') AS any_failed,
+    bool_or(m.agent_marked AND m.status = 'error') AS nested_failed,
+    arg_min({{'c': m.error_class, 'f': m.error_fingerprint}}, m.start_ns)
+        FILTER (WHERE {_FAILED_KNOWN} AND NOT m.retried) AS failed_kept,
+    arg_min({{'c': m.error_class, 'f': m.error_fingerprint}}, m.start_ns)
+        FILTER (WHERE {_FAILED_KNOWN} AND m.retried) AS failed_retried,
+    flatten(list(from_json(m.failed_checks, '["VARCHAR"]'))
+        FILTER (WHERE m.failed_checks IS NOT NULL)) AS step_checks,
+    arg_min(m.agent, m.start_ns) FILTER (WHERE m.agent_marked AND m.agent <> '') AS inner_agent
+"""
+
+
+def _checks(names: str) -> str:
+    """The stored form of a list of check names: JSON text, NULL when there are none."""
+    return (
+        f"CASE WHEN len(list_distinct({names})) > 0 "
+        f"THEN to_json(list_sort(list_distinct({names})))::VARCHAR END"
+    )
+
+
+def _runs_sql(placed: str) -> str:
+    """The runs of the spans in `placed` (rows of `_placed_sql`), complete and incomplete."""
+    complete = f"""
+SELECT r.project, r.trace_id, r.span_id, r.name, r.version, r.start_ns, r.end_ns, r.duration_ms,
+    r.input_preview, r.output_preview,
+    coalesce(nullif(r.agent, ''), f.inner_agent, nullif(r.service, '')) AS agent,
+    coalesce(nullif(r.environment, ''), 'unknown') AS environment,
+    CASE WHEN r.status = 'error' OR coalesce(f.nested_failed, false) THEN 'error' ELSE 'ok' END
+        AS status,
+    CASE WHEN r.error_class IS NOT NULL AND r.error_class <> 'unknown'
+        THEN {{'c': r.error_class, 'f': r.error_fingerprint}} END AS own_known,
+    {{'c': coalesce(r.error_class, 'unknown'), 'f': r.error_fingerprint}} AS own,
+    TRUE AS complete,
+    coalesce(r.retry_count, 0) AS own_retries,
+    coalesce(r.retry_wait_ms, 0.0) AS own_wait_ms,
+    list_concat(coalesce(from_json(r.failed_checks, '["VARCHAR"]'), []),
+        coalesce(f.step_checks, [])) AS checks,
+    f.* EXCLUDE (project, trace_id, owner, step_checks, inner_agent)
+FROM {placed} r
+LEFT JOIN (SELECT m.project, m.trace_id, m.owner, {_STEP_FACTS}
+    FROM {placed} m WHERE NOT m.is_run GROUP BY ALL) f
+    ON f.project = r.project AND f.trace_id = r.trace_id AND f.owner = r.span_id
+WHERE r.is_run
+"""
+    # Identity comes from the earliest member naming an agent (the agent attributes usually sit
+    # on the resource of every span), else from the earliest member.
+    incomplete = f"""
+SELECT project, trace_id, span_id, NULL AS name,
+    coalesce(named, earliest).v AS version,
+    coalesce(nullif(coalesce(named, earliest).e, ''), 'unknown') AS environment,
+    coalesce(named.a, service) AS agent,
+    start_ns, end_ns, (end_ns - start_ns) / 1e6 AS duration_ms,
+    NULL AS input_preview, NULL AS output_preview,
+    '{INCOMPLETE}' AS status, NULL AS own_known, {{'c': 'unknown', 'f': NULL::VARCHAR}} AS own,
+    FALSE AS complete, 0 AS own_retries, 0.0 AS own_wait_ms,
+    coalesce(step_checks, []) AS checks,
+    * EXCLUDE (project, trace_id, span_id, named, earliest, service, start_ns, end_ns,
+        step_checks, inner_agent)
+FROM (
+    SELECT m.project, m.trace_id, m.owner AS span_id,
+        arg_min({{'v': m.version, 'e': m.environment, 'a': m.agent}}, m.start_ns)
+            FILTER (WHERE m.agent <> '') AS named,
+        arg_min({{'v': m.version, 'e': m.environment, 'a': m.agent}}, (m.start_ns, m.span_id))
+            AS earliest,
+        arg_min(m.service, m.start_ns) FILTER (WHERE m.service <> '') AS service,
+        min(m.start_ns) AS start_ns, max(m.end_ns) AS end_ns,
+        {_STEP_FACTS}
+    FROM {placed} m
+    WHERE NOT EXISTS (SELECT 1 FROM {placed} r WHERE r.is_run AND r.project = m.project
+        AND r.trace_id = m.trace_id AND r.span_id = m.owner)
+    GROUP BY m.project, m.trace_id, m.owner
+)
+"""
+    facts = f"""
+SELECT *,
+    CASE WHEN status = 'error' OR (status = '{INCOMPLETE}' AND any_failed)
+        THEN coalesce(failed_kept, own_known, failed_retried, own) END AS failure
+FROM ({complete} UNION ALL BY NAME {incomplete})
+"""
+    return f"""
+SELECT project, trace_id, span_id, name, agent, version, environment, start_ns, end_ns,
+    duration_ms, status, struct_extract(failure, 'c') AS error_class, complete,
+    coalesce(step_count, 0)::INTEGER AS step_count,
+    coalesce(error_step_count, 0)::INTEGER AS error_step_count,
+    (own_retries + coalesce(step_retries, 0))::INTEGER AS retry_count,
+    own_wait_ms + coalesce(step_wait_ms, 0.0) AS retry_wait_ms,
+    input_preview, output_preview,
+    struct_extract(failure, 'f') AS error_fingerprint,
+    {_checks("checks")} AS failed_checks,
+    status = 'ok' AND len(checks) > 0 AS silent_failure,
+    greatest(0.0, duration_ms - own_wait_ms - coalesce(step_wait_ms, 0.0)
+        - coalesce(lost_ms, 0.0)) AS first_attempt_ms
+FROM ({facts})
+"""
+
+
+def _steps_sql(placed: str, runs: str) -> str:
+    """The steps of the spans in `placed`, with their run's agent, version and environment."""
+    return f"""
+SELECT m.project, m.trace_id, m.span_id, nullif(m.parent_span_id, '') AS parent_span_id,
+    m.owner AS run_span_id, m.name, m.kind, r.agent, r.version, r.environment,
+    m.start_ns, m.end_ns, m.duration_ms,
+    CASE WHEN m.status = 'error' THEN 'error' ELSE 'ok' END AS status,
+    CASE WHEN m.status = 'error' THEN m.error_class END AS error_class,
+    m.dependency, m.http_status, m.retry_count, m.retry_wait_ms,
+    CASE WHEN m.status = 'error' THEN m.error_fingerprint END AS error_fingerprint,
+    m.failed_checks, m.model, m.input_tokens, m.output_tokens
+FROM {placed} m JOIN {runs} r
+    ON r.project = m.project AND r.trace_id = m.trace_id AND r.span_id = m.owner
+WHERE NOT m.is_run
+"""
+
+
+def materialize(
+    con: duckdb.DuckDBPyConnection, source: str, run_columns: list[str], step_columns: list[str]
+) -> tuple[pa.Table, pa.Table]:
+    """Runs and steps of every trace in the relation `source`, as Arrow tables with
+    `run_columns` and `step_columns` (in that order).
+
+    Uses the names `placed` and `placed_runs` for relations it registers on `con`; the caller
+    unregisters them.
+    """
+    placed = con.sql(_placed_sql(source)).to_arrow_table()
+    con.register("placed", placed)
+    runs = con.sql(f"SELECT {', '.join(run_columns)} FROM ({_runs_sql('placed')})").to_arrow_table()
+    con.register("placed_runs", runs)
+    steps = con.sql(
+        f"SELECT {', '.join(step_columns)} FROM ({_steps_sql('placed', 'placed_runs')})"
+    ).to_arrow_table()
+    return runs, steps
