@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from firstwatch.cli.client import Client
-from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt
+from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt, SinceOpt, UntilOpt, VersionOpt
 
 baseline_app = typer.Typer(help="Freeze and list named baselines of input drift.")
 
@@ -100,7 +100,7 @@ def drift(
     environment: Annotated[
         str, typer.Option("--env", help="Environment of the compared runs.")
     ] = "production",
-    version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
+    version: VersionOpt = None,
     baseline: Annotated[
         str | None,
         typer.Option(
@@ -108,10 +108,8 @@ def drift(
             "(default: the staging runs of the agent and version, else of the agent)."
         ),
     ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="RFC 3339 or relative (24h); default: all time.")
-    ] = None,
-    until: Annotated[str | None, typer.Option(help="RFC 3339 or relative (1h).")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     novel: Annotated[int, typer.Option(help="Also list this many most novel runs (0: none).")] = 5,
     server: ServerOpt = None,
     key: KeyOpt = None,

@@ -13,7 +13,16 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from firstwatch.cli.client import Client
-from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt
+from firstwatch.cli.options import (
+    AgentOpt,
+    EnvOpt,
+    JsonOpt,
+    KeyOpt,
+    ServerOpt,
+    SinceOpt,
+    UntilOpt,
+    VersionOpt,
+)
 
 out = Console()
 
@@ -101,8 +110,8 @@ def status(
     until: Annotated[
         str | None, typer.Option(help="End of the window: RFC 3339 or relative (default: now).")
     ] = None,
-    agent: Annotated[str | None, typer.Option(help="Only this agent.")] = None,
-    environment: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    agent: AgentOpt = None,
+    environment: EnvOpt = None,
     watch: Annotated[
         bool, typer.Option("--watch", help="Refresh every --interval seconds until Ctrl-C.")
     ] = False,
@@ -298,16 +307,14 @@ def print_errors(report: dict[str, Any], console: Console) -> None:
 
 
 def errors(
-    agent: Annotated[str | None, typer.Option(help="Only this agent.")] = None,
-    version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
-    environment: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    agent: AgentOpt = None,
+    version: VersionOpt = None,
+    environment: EnvOpt = None,
     step: Annotated[
         str | None, typer.Option(help="Count the steps of this name instead of runs.")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="RFC 3339 or relative (24h); default: all time.")
-    ] = None,
-    until: Annotated[str | None, typer.Option(help="RFC 3339 or relative (1h).")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     bucket: Annotated[str, typer.Option(help="Width of the over-time slices (15m, 1h, 1d).")] = (
         "1h"
     ),

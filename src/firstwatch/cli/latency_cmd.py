@@ -10,14 +10,18 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from firstwatch.cli.client import Client
-from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt
+from firstwatch.cli.options import (
+    AgentOpt,
+    EnvOpt,
+    JsonOpt,
+    KeyOpt,
+    ServerOpt,
+    SinceOpt,
+    UntilOpt,
+    VersionOpt,
+)
 
 out = Console()
-
-SinceOpt = Annotated[
-    str | None, typer.Option(help="RFC 3339 or relative (24h); default: all time.")
-]
-UntilOpt = Annotated[str | None, typer.Option(help="RFC 3339 or relative (1h).")]
 
 
 def _ms(value: float | None) -> str:
@@ -90,9 +94,9 @@ def _print_retried(runs: list[dict[str, Any]]) -> None:
 
 
 def latency(
-    agent: Annotated[str | None, typer.Option(help="Only this agent.")] = None,
-    version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
-    environment: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    agent: AgentOpt = None,
+    version: VersionOpt = None,
+    environment: EnvOpt = None,
     steps: Annotated[bool, typer.Option("--steps", help="Steps instead of runs.")] = False,
     step: Annotated[str | None, typer.Option(help="Only steps of this name.")] = None,
     dependency: Annotated[str | None, typer.Option(help="Only steps calling this.")] = None,
@@ -121,30 +125,25 @@ def latency(
         raise typer.BadParameter("must be 0 or more", param_hint="--retried")
     of_steps = steps or step is not None or dependency is not None
     client = Client(server, key)
+    cohort = {
+        "agent": agent,
+        "version": version,
+        "environment": environment,
+        "since": since,
+        "until": until,
+    }
     report = client.get(
         "/api/v1/latency",
         of="steps" if of_steps else "runs",
         by=by,
-        agent=agent,
-        version=version,
-        environment=environment,
         step=step,
         dependency=dependency,
         bucket=bucket,
-        since=since,
-        until=until,
+        **cohort,
     )
     slow: list[dict[str, Any]] | None = None
     if retried and not of_steps:
-        slow = client.get(
-            "/api/v1/latency/retried-runs",
-            agent=agent,
-            version=version,
-            environment=environment,
-            since=since,
-            until=until,
-            limit=retried,
-        )["runs"]
+        slow = client.get("/api/v1/latency/retried-runs", limit=retried, **cohort)["runs"]
     if as_json:
         body = dict(report)
         if slow is not None:
@@ -208,7 +207,7 @@ def _print_deps(report: dict[str, Any], concurrency: dict[str, Any]) -> None:
 def deps(
     dependency: Annotated[str | None, typer.Option(help="Only this dependency.")] = None,
     agent: Annotated[str | None, typer.Option(help="Only calls made by this agent.")] = None,
-    environment: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    environment: EnvOpt = None,
     bucket: Annotated[str, typer.Option(help="Time bucket of the series: 1h, 15m, 1d.")] = "1h",
     since: Annotated[
         str | None, typer.Option(help="RFC 3339 or relative (7d); default: 24h.")

@@ -13,7 +13,7 @@ from firstwatch.cli.client import Client
 from firstwatch.cli.drift_cmd import baseline_app, drift
 from firstwatch.cli.errors_cmd import errors, status
 from firstwatch.cli.latency_cmd import deps, latency
-from firstwatch.cli.options import JsonOpt, KeyOpt, ServerOpt
+from firstwatch.cli.options import AgentOpt, EnvOpt, JsonOpt, KeyOpt, ServerOpt
 
 app = typer.Typer(
     name="firstwatch",
@@ -160,8 +160,8 @@ def keys_create(
 
 @app.command()
 def runs(
-    agent: Annotated[str | None, typer.Option(help="Only this agent.")] = None,
-    environment: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    agent: AgentOpt = None,
+    environment: EnvOpt = None,
     status: Annotated[str | None, typer.Option(help="ok, error or incomplete.")] = None,
     since: Annotated[str | None, typer.Option(help="RFC 3339 or relative (24h).")] = None,
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,

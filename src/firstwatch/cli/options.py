@@ -19,3 +19,10 @@ KeyOpt = Annotated[
     typer.Option("--key", envvar="FIRSTWATCH_API_KEY", help="API key.", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+AgentOpt = Annotated[str | None, typer.Option(help="Only this agent.")]
+VersionOpt = Annotated[str | None, typer.Option(help="Only this version.")]
+EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
+SinceOpt = Annotated[
+    str | None, typer.Option(help="RFC 3339 or relative (24h); default: all time.")
+]
+UntilOpt = Annotated[str | None, typer.Option(help="RFC 3339 or relative (1h).")]
