@@ -35,7 +35,7 @@ so a feature that appears in (or vanishes from) most runs of a large enough wind
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, cast
 
 import numpy as np
@@ -143,26 +143,6 @@ class FeatureDrift:
     bins: list[dict[str, Any]]
 
 
-@dataclass
-class _Measured:
-    """A feature measured on both sides, before Holm's correction sets its severity."""
-
-    feature: str
-    kind: Kind
-    presence: Presence
-    n_baseline: int
-    n_current: int
-    psi: float | None
-    ks: float | None
-    js: float | None
-    p_value: float | None
-    novel_share: float | None
-    novel_categories: tuple[str, ...]
-    baseline_summary: dict[str, Any]
-    current_summary: dict[str, Any]
-    bins: list[dict[str, Any]]
-
-
 def _statistic(name: str, sides: Sides) -> float | None:
     result = STAT_TESTS[name].func(sides)
     return None if result is None else result.statistic
@@ -189,7 +169,7 @@ def _bin_entry(label: str, b: int, c: int, n_b: int, n_c: int, **extra: Any) -> 
     }
 
 
-def _measure_numeric(baseline: FeatureBaseline, values: Column, presence: Presence) -> _Measured:
+def _measure_numeric(baseline: FeatureBaseline, values: Column, presence: Presence) -> FeatureDrift:
     rows = numeric_rows(values)
     ordered = present_sorted(rows)
     n_b, n_c = baseline.n, int(rows.size)
@@ -232,7 +212,7 @@ def _measure_numeric(baseline: FeatureBaseline, values: Column, presence: Presen
         bins.append(
             _bin_entry(_MISSING_LABEL, baseline.missing, missing_c, n_b, n_c, low=None, high=None)
         )
-    return _Measured(
+    return FeatureDrift(
         feature=baseline.name,
         kind="numeric",
         presence=presence,
@@ -242,8 +222,10 @@ def _measure_numeric(baseline: FeatureBaseline, values: Column, presence: Presen
         ks=None if ks is None else ks.statistic,
         js=_statistic("jensenshannon", sides),
         p_value=p_value,
+        p_adjusted=None,
         novel_share=outside / n_c if n_c else None,
         novel_categories=(),
+        severity="not_enough_data",
         baseline_summary=dict(baseline.summary),
         current_summary=numeric_summary(ordered, n_c, outside),
         bins=bins,
@@ -252,7 +234,7 @@ def _measure_numeric(baseline: FeatureBaseline, values: Column, presence: Presen
 
 def _measure_categorical(
     baseline: FeatureBaseline, values: Column, presence: Presence
-) -> _Measured:
+) -> FeatureDrift:
     counts, missing_c = category_counts(values, baseline.sorted_categories)
     n_b, n_c = baseline.n, len(values)
     known = dict(zip(baseline.categories or (), baseline.counts, strict=True))
@@ -299,7 +281,7 @@ def _measure_categorical(
         )
     if baseline.missing or missing_c:
         bins.append(_bin_entry(_MISSING_LABEL, baseline.missing, missing_c, n_b, n_c, novel=False))
-    return _Measured(
+    return FeatureDrift(
         feature=baseline.name,
         kind="categorical",
         presence=presence,
@@ -309,8 +291,10 @@ def _measure_categorical(
         ks=None,
         js=_statistic("jensenshannon", sides),
         p_value=p_value,
+        p_adjusted=None,
         novel_share=novel_runs / n_c if n_c else None,
         novel_categories=tuple(novel[:LISTED_CATEGORIES]),
+        severity="not_enough_data",
         baseline_summary=dict(baseline.summary),
         current_summary=categorical_summary(counts, n_c, missing_c),
         bins=bins,
@@ -349,7 +333,7 @@ def compare(
     """
     n_current = run_count(current)
     n_baseline = max((feature.n for feature in baseline.values()), default=0)
-    measured: list[_Measured] = []
+    measured: list[FeatureDrift] = []
     for name, frozen in baseline.items():
         if name in current:
             measured.append(_measure(frozen, current[name], "both"))
@@ -371,29 +355,11 @@ def compare(
     results = []
     for m in measured:
         p_adjusted = adjusted.get(id(m))
-        severity: Severity = (
-            "not_enough_data" if p_adjusted is None else _severity(m.psi, p_adjusted, alpha)
-        )
-        results.append(
-            FeatureDrift(
-                feature=m.feature,
-                kind=m.kind,
-                presence=m.presence,
-                n_baseline=m.n_baseline,
-                n_current=m.n_current,
-                psi=m.psi,
-                ks=m.ks,
-                js=m.js,
-                p_value=None if p_adjusted is None else m.p_value,
-                p_adjusted=p_adjusted,
-                novel_share=m.novel_share,
-                novel_categories=m.novel_categories,
-                severity=severity,
-                baseline_summary=m.baseline_summary,
-                current_summary=m.current_summary,
-                bins=m.bins,
-            )
-        )
+        if p_adjusted is None:
+            results.append(replace(m, p_value=None))
+        else:
+            severity = _severity(m.psi, p_adjusted, alpha)
+            results.append(replace(m, p_adjusted=p_adjusted, severity=severity))
     results.sort(
         key=lambda r: (
             _SEVERITY_RANK[r.severity],
@@ -404,7 +370,8 @@ def compare(
     return results
 
 
-def _measure(baseline: FeatureBaseline, values: Column, presence: Presence) -> _Measured:
+def _measure(baseline: FeatureBaseline, values: Column, presence: Presence) -> FeatureDrift:
+    """The feature's statistics; its severity waits for Holm's correction in `compare`."""
     if baseline.kind == "numeric":
         return _measure_numeric(baseline, values, presence)
     return _measure_categorical(baseline, values, presence)
