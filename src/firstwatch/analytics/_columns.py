@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -97,6 +97,11 @@ def category_counts(
         pairs = [(label_of(value), count) for (_, value), count in typed.items()]
     else:
         pairs = [(label_of(value), count) for value, count in raw.items()]
+    return _fold(pairs)
+
+
+def _fold(pairs: Iterable[tuple[str | None, int]]) -> tuple[dict[str, int], int]:
+    """Counts per label summed (values with one label fold together), and the missing ones."""
     found: dict[str, int] = {}
     missing = 0
     for label, count in pairs:
@@ -145,15 +150,10 @@ def _string_counts(labels: NDArray[np.str_], known: NDArray[np.str_] | None) -> 
 
 def _number_counts(values: NDArray[Any]) -> tuple[dict[str, int], int]:
     numbers_, counts = np.unique(values, return_counts=True)
-    found: dict[str, int] = {}
-    missing = 0
-    for number, count in zip(numbers_.tolist(), counts.tolist(), strict=True):
-        label = label_of(number)
-        if label is None:
-            missing += count
-        else:
-            found[label] = found.get(label, 0) + count
-    return found, missing
+    return _fold(
+        (label_of(number), count)
+        for number, count in zip(numbers_.tolist(), counts.tolist(), strict=True)
+    )
 
 
 def infer_kind(values: Column) -> Kind:
