@@ -35,37 +35,27 @@ def test_too_few_runs_are_not_judged() -> None:
     assert status == "healthy" and "too few" in reason
 
 
-def test_silent_when_quiet_for_many_usual_gaps() -> None:
-    window = AgentWindow(
+def _quiet(for_s: int, usual_gap_s: float, history_runs: int) -> AgentWindow:
+    """No runs in the window; the last one `for_s` seconds ago."""
+    return AgentWindow(
         runs=0,
         errors=0,
         silent_failures=0,
-        last_run_ns=NOW - 3600 * S,
-        usual_gap_s=60.0,
-        history_runs=500,
+        last_run_ns=NOW - for_s * S,
+        usual_gap_s=usual_gap_s,
+        history_runs=history_runs,
     )
-    status, reason = agent_status(window, NOW)
+
+
+def test_silent_when_quiet_for_many_usual_gaps() -> None:
+    status, reason = agent_status(_quiet(3600, usual_gap_s=60.0, history_runs=500), NOW)
     assert status == "silent"
     assert reason == "no runs for 60 min; it usually runs every 60 s"
     # Quiet, but within ten usual gaps (and the minimum silence): not silent.
-    calm = AgentWindow(
-        runs=0,
-        errors=0,
-        silent_failures=0,
-        last_run_ns=NOW - 200 * S,
-        usual_gap_s=60.0,
-        history_runs=500,
-    )
+    calm = _quiet(200, usual_gap_s=60.0, history_runs=500)
     assert agent_status(calm, NOW)[0] == "healthy"
     # A rare agent (one run a day) quiet for an hour is not silent.
-    rare = AgentWindow(
-        runs=0,
-        errors=0,
-        silent_failures=0,
-        last_run_ns=NOW - 3600 * S,
-        usual_gap_s=86400.0,
-        history_runs=30,
-    )
+    rare = _quiet(3600, usual_gap_s=86400.0, history_runs=30)
     assert agent_status(rare, NOW)[0] == "healthy"
 
 
