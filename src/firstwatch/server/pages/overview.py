@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from firstwatch.analytics.status import SEVERITY_ORDER
 from firstwatch.server.api.agents import AgentSummary, list_agents
 from firstwatch.server.api.deps import state_of
-from firstwatch.server.api.drift import STAGING, DriftReport, get_drift
+from firstwatch.server.api.drift import STAGING, get_drift
 from firstwatch.server.api.errors import Key, counts_by_agent
 from firstwatch.server.api.runs import list_runs
 from firstwatch.server.auth import Principal
@@ -27,6 +29,7 @@ from firstwatch.server.pages.layout import (
     td,
     window_links,
 )
+from firstwatch.server.timeparse import iso
 from firstwatch.store.base import RunFilter
 
 router = APIRouter(include_in_schema=False)
@@ -35,6 +38,10 @@ LATEST_RUNS = 20
 """Runs listed under the agents."""
 TOP_CLASSES = 3
 """Error classes shown per row."""
+DRIFT_MAX_AGE_S = 300
+"""How long the overview shows a row's drift verdict before computing it again."""
+DRIFT_MEMO_SIZE = 1024
+"""Most drift verdicts kept (all are dropped when it fills)."""
 
 
 def agent_link(agent: str | None, params: dict[str, str | None]) -> str:
@@ -49,11 +56,35 @@ def _classes(classes: dict[str, int]) -> str:
     return ", ".join(f"<code>{e(name)}</code> {count}" for name, count in top)
 
 
-def _drift(request: Request, who: Principal, row: AgentSummary, w: Window) -> DriftReport | None:
-    """Input drift of a row against its default baseline (staging), for rows outside staging."""
+@dataclass(frozen=True)
+class _Drift:
+    verdict: str
+    reason: str
+    at_ns: int
+
+
+_DriftKey = tuple[str, str, str | None, str, str, str | None]
+
+
+def _drift(request: Request, who: Principal, row: AgentSummary, w: Window) -> _Drift | None:
+    """Input drift of a row against its default baseline (staging), for rows outside staging.
+
+    Reading both sides' input features (up to 20,000 runs each) is the slowest part of the
+    page, and drift over a window moves slowly: a verdict is kept for DRIFT_MAX_AGE_S per row
+    and window, in the app's state. The agent page always computes it afresh.
+    """
     if row.agent is None or row.environment == STAGING or not row.runs:
         return None
-    return get_drift(
+    memo: dict[_DriftKey, _Drift] | None = getattr(request.app.state, "dashboard_drift", None)
+    if memo is None:
+        memo = {}
+        request.app.state.dashboard_drift = memo
+    key = (who.project, row.agent, row.version, row.environment, w.since, w.until)
+    now = time.time_ns()
+    held = memo.get(key)
+    if held is not None and now - held.at_ns < DRIFT_MAX_AGE_S * 1_000_000_000:
+        return held
+    report = get_drift(
         request,
         who,
         agent=row.agent,
@@ -63,6 +94,10 @@ def _drift(request: Request, who: Principal, row: AgentSummary, w: Window) -> Dr
         since=w.since_iso,
         until=w.until_iso,
     )
+    if len(memo) >= DRIFT_MEMO_SIZE:
+        memo.clear()
+    memo[key] = _Drift(report.verdict, report.reason, now)
+    return memo[key]
 
 
 def _row(
@@ -79,7 +114,7 @@ def _row(
         "<span class='muted'>–</span>"
         if drift is None
         else f"<a href='{href('/agents/' + q(row.agent), params)}#drift'>"
-        f"{badge(drift.verdict, drift.reason)}</a>"
+        f"{badge(drift.verdict, f'{drift.reason} (as of {iso(drift.at_ns)})')}</a>"
     )
     return (
         f"<tr data-agent='{e(row.agent)}' data-environment='{e(row.environment)}'>"
