@@ -74,7 +74,7 @@ class _Scope:
 
 def _link(s: _Scope, version: str | None, environment: str) -> str:
     target = href(s.path(), s.params(version=version, environment=environment))
-    return f"<a href='{target}'>{e(version)}</a>"
+    return f"<a href='{target}'>{e(version) if version is not None else '(no version)'}</a>"
 
 
 def _status(request: Request, who: Principal, s: _Scope) -> str:

@@ -117,6 +117,12 @@ def _run(run: RunDetail) -> str:
         ("duration", ms(run.duration_ms)),
         ("first attempt", ms(run.first_attempt_ms)),
         ("retries", _retries(run.retry_count, run.retry_wait_ms) or "0"),
+        (
+            "lost to retries",
+            "–"
+            if run.first_attempt_ms is None
+            else ms(max(run.duration_ms - run.first_attempt_ms, 0.0)),
+        ),
         ("steps", f"{run.step_count} ({run.error_step_count} failed)"),
     ]
     head = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in facts)
