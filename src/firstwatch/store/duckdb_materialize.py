@@ -31,6 +31,7 @@ def _placed_sql(source: str) -> str:
     a run, a missing parent's id for an incomplete one, NULL for a span above every run), and
     `retried` marks a failed call that a later call of the same name and dependency under the same
     parent sent again."""
+    # The tree is worked out on narrow rows of integer ids; the span columns join in at the end.
     return f"""
 WITH RECURSIVE
 s AS MATERIALIZED (
@@ -38,7 +39,7 @@ s AS MATERIALIZED (
 ),
 link AS MATERIALIZED (
     SELECT c.id, p.id AS up, p.agent_marked AS up_marked,
-        c.parent IS NOT NULL AND p.id IS NULL AS up_missing
+        CASE WHEN p.id IS NULL THEN c.parent END AS missing
     FROM s c LEFT JOIN s p
         ON p.project = c.project AND p.trace_id = c.trace_id AND p.span_id = c.parent
 ),
@@ -53,12 +54,12 @@ walk (id, anc, marked, depth) AS (
 chain AS (
     SELECT id, bool_or(marked) AS marked_above, arg_max(anc, depth) AS top FROM walk GROUP BY id
 ),
-flags AS (
-    SELECT s.*, t.up_missing AS orphan,
-        CASE WHEN bool_or(s.agent_marked) OVER (PARTITION BY s.{_TRACE})
-            THEN s.agent_marked AND NOT c.marked_above ELSE s.parent IS NULL END AS is_run,
-        c.top
-    FROM s JOIN chain c USING (id) JOIN link t ON t.id = c.top
+marks AS (SELECT {_TRACE}, bool_or(agent_marked) AS any_marked FROM s GROUP BY ALL),
+flags AS MATERIALIZED (
+    SELECT s.id, s.project, s.trace_id, s.span_id, s.start_ns, t.missing,
+        CASE WHEN m.any_marked THEN s.agent_marked AND NOT c.marked_above
+            ELSE s.parent IS NULL END AS is_run
+    FROM s JOIN marks m USING ({_TRACE}) JOIN chain c USING (id) JOIN link t ON t.id = c.top
 ),
 nearest AS (
     SELECT w.id, arg_min(r.span_id, w.depth) AS run_above
@@ -67,29 +68,38 @@ nearest AS (
     GROUP BY w.id
 ),
 first_run AS (
-    SELECT project, trace_id, arg_min(span_id, (start_ns, span_id)) AS run_id
+    SELECT {_TRACE}, arg_min(span_id, (start_ns, span_id)) AS run_id
     FROM flags WHERE is_run GROUP BY ALL
 ),
-owned AS (
-    SELECT f.*,
+owned AS MATERIALIZED (
+    SELECT f.id, f.is_run,
         CASE
             WHEN f.is_run THEN f.span_id
             WHEN n.run_above IS NOT NULL THEN n.run_above
             -- The chain ends at a parent that has not arrived: an incomplete part.
-            WHEN f.orphan THEN coalesce(r.run_id, (SELECT x.parent FROM s x WHERE x.id = f.top))
+            WHEN f.missing IS NOT NULL THEN coalesce(r.run_id, f.missing)
         END AS owner
     FROM flags f
     LEFT JOIN nearest n USING (id)
-    LEFT JOIN first_run r USING (project, trace_id)
+    LEFT JOIN first_run r USING ({_TRACE})
+),
+calls AS MATERIALIZED (
+    SELECT s.id, s.project, s.trace_id, o.owner, s.parent, s.name, s.dependency, s.start_ns,
+        s.span_id, s.status
+    FROM s JOIN owned o USING (id)
+    WHERE NOT o.is_run AND o.owner IS NOT NULL AND s.kind IN ('http', 'llm')
+),
+retried AS (
+    SELECT DISTINCT f.id FROM calls f JOIN calls c
+        ON c.project = f.project AND c.trace_id = f.trace_id AND c.owner = f.owner
+        AND c.parent IS NOT DISTINCT FROM f.parent AND c.name IS NOT DISTINCT FROM f.name
+        AND c.dependency IS NOT DISTINCT FROM f.dependency
+        AND (c.start_ns, c.span_id) > (f.start_ns, f.span_id)
+    WHERE f.status = 'error'
 )
-SELECT * EXCLUDE (parent, id, top, orphan),
-    NOT is_run AND status = 'error' AND kind IN ('http', 'llm')
-        AND row_number() OVER attempts < count(*) OVER attempts AS retried
-FROM owned WHERE owner IS NOT NULL
-WINDOW attempts AS (
-    PARTITION BY project, trace_id, owner, is_run, kind IN ('http', 'llm'), parent, name, dependency
-    ORDER BY start_ns, span_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-)
+SELECT s.* EXCLUDE (parent, id), o.owner, o.is_run, r.id IS NOT NULL AS retried
+FROM s JOIN owned o USING (id) LEFT JOIN retried r USING (id)
+WHERE o.owner IS NOT NULL
 """
 
 
