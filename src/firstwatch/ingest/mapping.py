@@ -8,6 +8,7 @@ dropped and counted for the OTLP `partial_success` answer; the rest of the reque
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from firstwatch import semconv as sc
-from firstwatch.errors.classify import DEFAULT_RULES, Rule, classify, facts_from_span
+from firstwatch.errors.classify import DEFAULT_RULES, ErrorFacts, Rule, classify, facts_from_span
 from firstwatch.errors.fingerprint import fingerprint
 from firstwatch.ingest.run_facts import encode_checks, failed_checks
 from firstwatch.store.schema import SPAN_COLUMN_NAMES
@@ -101,7 +102,12 @@ class MappedBatch:
         return "rejected " + "; ".join(parts) if parts else ""
 
 
-_SCALARS = frozenset(("string_value", "int_value", "double_value", "bool_value"))
+_SCALARS = frozenset(("string_value", "int_value", "bool_value"))
+
+
+class _NonFinite(float):
+    """A NaN or infinite double: marked so that `_json` writes it as `json.dumps` does (orjson
+    would write null)."""
 
 
 def any_value(value: AnyValue) -> Any:
@@ -109,6 +115,9 @@ def any_value(value: AnyValue) -> Any:
     which = value.WhichOneof("value")
     if which in _SCALARS:
         return getattr(value, which)
+    if which == "double_value":
+        number = value.double_value
+        return number if math.isfinite(number) else _NonFinite(number)
     if which == "array_value":
         return [any_value(v) for v in value.array_value.values]
     if which == "kvlist_value":
@@ -148,6 +157,24 @@ def _first(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
         value = mapping.get(key)
         if value is not None and value != "":
             return value
+    return None
+
+
+def _first_int(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
+    """`_first` read as an int (None when it is no number)."""
+    for key in keys:
+        value = mapping.get(key)
+        if value is not None and value != "":
+            return value if type(value) is int else _as_int(value)
+    return None
+
+
+def _first_str(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    """`_first` read as a string."""
+    for key in keys:
+        value = mapping.get(key)
+        if value is not None and value != "":
+            return value if type(value) is str else str(value)
     return None
 
 
@@ -246,10 +273,6 @@ def _as_str(value: Any) -> str | None:
 _ZERO_IDS = {16: bytes(16), 8: bytes(8)}
 
 
-def _valid_id(raw: bytes, length: int) -> bool:
-    return len(raw) == length and raw != _ZERO_IDS[length]
-
-
 _STATUS_ERROR = Status.StatusCode.STATUS_CODE_ERROR
 _SDK_REPORT = "firstwatch.sdk.report"
 _HTTP_STATUS_KEYS = (sc.HTTP_RESPONSE_STATUS_CODE, sc.HTTP_STATUS_CODE_OLD)
@@ -272,17 +295,41 @@ _OUTPUT_KEYS = (sc.OUTPUT_VALUE, sc.TRACELOOP_ENTITY_OUTPUT)
 _to_json = json.JSONEncoder(default=str, check_circular=False).encode
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, _NonFinite):
+        return orjson.Fragment(_to_json(value))  # NaN, Infinity or -Infinity
+    return str(value)
+
+
 def _json(value: Any) -> str:
     """`value` as compact JSON text, with the values `json.dumps(value, default=str)` gives.
 
-    orjson writes NaN and infinities as null, and refuses lone surrogates and deep nesting: a text
-    with a null in it, or one orjson refuses, comes from the standard library instead.
+    orjson refuses lone surrogates and deep nesting: those values take the standard library's way.
     """
     try:
-        text = orjson.dumps(value, default=str)
+        return orjson.dumps(value, default=_json_default).decode()
     except orjson.JSONEncodeError:
         return _to_json(value)
-    return _to_json(value) if b"null" in text else text.decode()
+
+
+class _ErrorReader:
+    """Classifies failed spans: once for each distinct set of facts in a request, as the failed
+    spans of one request mostly repeat a few errors."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = rules
+        self._known: dict[ErrorFacts, tuple[str, str | None, str | None, str]] = {}
+
+    def read(self, facts: ErrorFacts) -> tuple[str, str | None, str | None, str]:
+        """The error class, type, message and fingerprint."""
+        known = self._known.get(facts)
+        if known is None:
+            error_class = classify(facts, self.rules)
+            error_type = _text(facts.exception_type or facts.error_type, 256)
+            error_message = _text(facts.exception_message or facts.status_message)
+            error_fingerprint = fingerprint(error_class, error_type, error_message)
+            known = self._known[facts] = (error_class, error_type, error_message, error_fingerprint)
+        return known
 
 
 @dataclass(frozen=True)
@@ -315,6 +362,7 @@ def map_request(
     batch = MappedBatch()
     rows: list[tuple[Any, ...]] = []
     now = received_ns if received_ns is not None else time.time_ns()
+    errors = _ErrorReader(rules)
     for resource_spans in request.resource_spans:
         attrs = attributes_dict(
             resource_spans.resource.attributes, max_attributes, max_value_chars, batch
@@ -331,7 +379,7 @@ def map_request(
         )
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                row = _span_row(span, resource, batch, max_attributes, max_value_chars, rules)
+                row = _span_row(span, resource, batch, max_attributes, max_value_chars, errors)
                 if row is not None:
                     rows.append(row)
     if rows:
@@ -342,9 +390,9 @@ def map_request(
 
 def _invalid(trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int) -> str | None:
     """Why a span cannot be stored, if it cannot."""
-    if not _valid_id(trace_id, 16):
+    if len(trace_id) != 16 or trace_id == _ZERO_IDS[16]:
         return "trace_id must be 16 bytes (32 hex characters), not all zero"
-    if not _valid_id(span_id, 8):
+    if len(span_id) != 8 or span_id == _ZERO_IDS[8]:
         return "span_id must be 8 bytes (16 hex characters), not all zero"
     if parent and len(parent) != 8:
         return "parent_span_id must be empty or 8 bytes (16 hex characters)"
@@ -355,13 +403,18 @@ def _invalid(trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: in
     return None
 
 
+# A key with this prefix shows in a span's attribute JSON as `"firstwatch.check.`: one search of
+# that text tells whether the keys need reading for failed checks at all.
+_CHECK_KEY_IN_JSON = '"' + sc.CHECK_PREFIX
+
+
 def _span_row(
     span: PbSpan,
     resource: _Resource,
     batch: MappedBatch,
     max_attributes: int,
     max_value_chars: int,
-    rules: Sequence[Rule] = DEFAULT_RULES,
+    errors: _ErrorReader,
 ) -> tuple[Any, ...] | None:
     """One span's row in `SPAN_COLUMN_NAMES` order, or None when it is rejected (and counted)."""
     trace_id = span.trace_id
@@ -381,14 +434,19 @@ def _span_row(
         reported = _as_int(attrs.get(sc.SDK_DROPPED_SPANS)) or 0
         batch.sdk_dropped[key] = max(batch.sdk_dropped.get(key, 0), reported)
         return None
-    events = [
-        (
-            event.name,
-            attributes_dict(event.attributes, max_attributes, max_value_chars, batch),
-            event.time_unix_nano,
-        )
-        for event in span.events
-    ]
+    span_events = span.events
+    events = (
+        [
+            (
+                event.name,
+                attributes_dict(event.attributes, max_attributes, max_value_chars, batch),
+                event.time_unix_nano,
+            )
+            for event in span_events
+        ]
+        if span_events
+        else None
+    )
     otel_kind = span.kind
     kind = span_kind(attrs, otel_kind)
     status = span.status
@@ -396,14 +454,13 @@ def _span_row(
     error_type = error_message = error_class = error_fingerprint = None
     is_error = status.code == _STATUS_ERROR
     if is_error:
-        facts = facts_from_span(attrs, [(n, a) for n, a, _ in events], status_message or None, kind)
-        error_class = classify(facts, rules)
-        error_type = _text(facts.exception_type or facts.error_type, 256)
-        error_message = _text(facts.exception_message or facts.status_message)
-        error_fingerprint = fingerprint(error_class, error_type, error_message)
-    get = attrs.get
+        named_events = [(n, a) for n, a, _ in events] if events else []
+        facts = facts_from_span(attrs, named_events, status_message or None, kind)
+        error_class, error_type, error_message, error_fingerprint = errors.read(facts)
+    attributes_json = _json(attrs)
     # Previews are read only from spans that can be runs (store.schema.RUN_ONLY_COLUMNS).
     can_be_run = kind == sc.KIND_RUN or not parent
+    get = attrs.get
     return (
         resource.project,
         trace_id.hex(),
@@ -426,22 +483,22 @@ def _span_row(
         str(resource.environment or _first(attrs, _ENVIRONMENT_KEYS) or "unknown"),
         resource.service,
         dependency_of(kind, attrs),
-        _as_int(_first(attrs, _HTTP_STATUS_KEYS)),
-        _as_int(_first(attrs, _RETRY_KEYS)),
+        _first_int(attrs, _HTTP_STATUS_KEYS),
+        _first_int(attrs, _RETRY_KEYS),
         _as_float(get(sc.RETRY_WAIT_MS)),
-        _as_str(_first(attrs, _MODEL_KEYS)),
-        _as_int(_first(attrs, _INPUT_TOKEN_KEYS)),
-        _as_int(_first(attrs, _OUTPUT_TOKEN_KEYS)),
+        _first_str(attrs, _MODEL_KEYS),
+        _first_int(attrs, _INPUT_TOKEN_KEYS),
+        _first_int(attrs, _OUTPUT_TOKEN_KEYS),
         _as_str(get(sc.RESOURCE_KEY)),
         _as_str(get(sc.RESOURCE_OP)),
         _text(_first(attrs, _INPUT_KEYS)) if can_be_run else None,
         _text(_first(attrs, _OUTPUT_KEYS)) if can_be_run else None,
-        _json(attrs),
+        attributes_json,
         resource.json,
         _json([{"name": n, "time_ns": t, "attributes": a} for n, a, t in events])
         if events
         else None,
         resource.received_ns,
         error_fingerprint,
-        encode_checks(failed_checks(attrs)),
+        encode_checks(failed_checks(attrs)) if _CHECK_KEY_IN_JSON in attributes_json else None,
     )
