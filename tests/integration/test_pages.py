@@ -166,6 +166,7 @@ def test_pages_answer_bad_requests_with_a_page(server: ServerProcess) -> None:
         assert missing.status_code == 404 and "no runs in trace" in missing.text
         assert client.get("/agents/nobody").status_code == 404
         assert client.get("/agents/solo", params={"cursor": "junk"}).status_code == 400
+        assert client.get("/agents/solo", params={"status": "<x>"}).status_code == 400
         assert client.get("/agents/solo", params={"environment": "staging"}).status_code == 404
         for path in ("/", "/agents/solo", f"/runs/{_hex(9)}"):
             assert client.get(path).status_code == 200, path

@@ -297,7 +297,7 @@ def _side(feature: FeatureReport, current: bool) -> str:
     return f"{top} ({side.n:,})"
 
 
-def _drift(report: DriftReport | None, s: _Scope) -> str:
+def _drift(report: DriftReport | None) -> str:
     if report is None:
         return (
             "<p>Drift compares an environment's runs with the staging baseline: choose another "
@@ -382,7 +382,7 @@ def agent_page(
     environment: Annotated[str | None, Query()] = None,
     since: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
-    status: Annotated[str | None, Query(pattern="^(ok|error|incomplete)$")] = None,
+    status: Annotated[str | None, Query()] = None,
     cursor: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     """One agent over the window (the last 24 h by default), of one version and environment
@@ -390,6 +390,8 @@ def agent_page(
     try:
         who = viewer(request)
         s = _Scope(name, version, environment, Window.parse(since, until))
+        if status not in (None, "ok", "error", "incomplete"):
+            raise PageError(400, "status is ok, error or incomplete")
         store = state_of(request).store
         seen = RunFilter(who.project, agent=name, version=s.version, environment=s.environment)
         if not store.list_runs(seen, 1, None):
@@ -480,7 +482,7 @@ def agent_page(
         + "<h2 id='dependencies'>Dependencies</h2>"
         + _dependencies(store, calls_scope, size_ns)
         + f"<h2 id='drift'>Input drift ({e(drift_env)} against its baseline)</h2>"
-        + _drift(drift, s)
+        + _drift(drift)
         + "<h2 id='runs'>Recent runs</h2>"
         + _runs(recent, s, status)
     )
