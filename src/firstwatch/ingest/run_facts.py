@@ -12,21 +12,22 @@ from typing import Any
 
 from firstwatch import semconv as sc
 
+_CHECK_PREFIX = sc.CHECK_PREFIX
 _CHECK_SUFFIX = ".reason"
 
 
 def failed_checks(attributes: Mapping[str, Any]) -> list[str]:
     """Names of the output checks a span records as failed (`firstwatch.check.<name>=fail`)."""
-    names = []
-    for key, value in attributes.items():
-        if (
-            key.startswith(sc.CHECK_PREFIX)
-            and not key.endswith(_CHECK_SUFFIX)
-            and isinstance(value, str)
-            and value.lower() == "fail"
-        ):
-            names.append(key[len(sc.CHECK_PREFIX) :])
-    return sorted(names)
+    names = [
+        key[len(_CHECK_PREFIX) :]
+        for key, value in attributes.items()
+        if key.startswith(_CHECK_PREFIX)
+        and isinstance(value, str)
+        and value.lower() == "fail"
+        and not key.endswith(_CHECK_SUFFIX)
+    ]
+    names.sort()
+    return names
 
 
 def encode_checks(names: Sequence[str]) -> str | None:
