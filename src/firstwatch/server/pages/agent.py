@@ -152,6 +152,29 @@ def _errors(report: ErrorReport) -> str:
     )
 
 
+def _error_chart(report: ErrorReport) -> str:
+    """Error and silent-failure rates per bucket of the window."""
+    if not report.totals.runs:
+        return ""
+    buckets = report.over_time
+    lines: list[Series] = [
+        (
+            label,
+            colour,
+            [None if not b.runs else getattr(b, field) / b.runs for b in buckets],
+        )
+        for label, colour, field in (
+            ("error rate", "#dc2626", "errors"),
+            ("silent-failure rate", "#d97706", "silent_failures"),
+        )
+    ]
+    return (
+        f"<p class='note'>Share of runs that failed, or ended OK but failed a check, per "
+        f"{e(report.scope.bucket)} bucket.</p>"
+        + sparkline(lines, [b.start for b in buckets], fmt=pct)
+    )
+
+
 def _failed_steps(report: ErrorReport) -> str:
     if not report.failed_steps:
         return ""
@@ -474,6 +497,7 @@ def agent_page(
         + _status(request, who, s)
         + "<h2 id='errors'>Error classes</h2>"
         + _errors(report)
+        + _error_chart(report)
         + _failed_steps(report)
         + "<h2 id='latency'>Latency</h2>"
         + _latency_totals(store.latency(runs_scope, by=("version", "environment")))

@@ -7,7 +7,7 @@ a URL), so a hostile agent name or error message is shown as text, never run.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 from urllib.parse import quote, urlencode
 
@@ -137,10 +137,12 @@ Series = tuple[str, str, Sequence[float | None]]
 """A line of a sparkline: its label, its colour and its values (None: no data there)."""
 
 
-def sparkline(series: Sequence[Series], labels: Sequence[str]) -> str:
+def sparkline(
+    series: Sequence[Series], labels: Sequence[str], fmt: Callable[[float], str] = ms
+) -> str:
     """An inline SVG chart of a few lines over the same buckets, with a legend.
 
-    Each point carries a tooltip (`labels[i]` and the value); gaps stay gaps.
+    Each point carries a tooltip (`labels[i]` and the value written by `fmt`); gaps stay gaps.
     """
     width, height, pad = 640, 90, 4
     values = [v for _, _, line in series for v in line if v is not None]
@@ -165,7 +167,7 @@ def sparkline(series: Sequence[Series], labels: Sequence[str]) -> str:
             x, y = xy(i, v).split(",")
             dots.append(
                 f"<circle cx='{x}' cy='{y}' r='2' fill='{colour}'>"
-                f"<title>{e(name)} {e(labels[i])}: {e(ms(v))}</title></circle>"
+                f"<title>{e(name)} {e(labels[i])}: {e(fmt(v))}</title></circle>"
             )
         for points in runs:
             if len(points) > 1:
@@ -177,7 +179,7 @@ def sparkline(series: Sequence[Series], labels: Sequence[str]) -> str:
     legend = "".join(
         f"<span><i style='background:{colour}'></i>{e(name)}</span>" for name, colour, _ in series
     )
-    axis = f"{e(labels[0])} → {e(labels[-1])}; top of the chart: {e(ms(top))}"
+    axis = f"{e(labels[0])} → {e(labels[-1])}; top of the chart: {e(fmt(top))}"
     return (
         f"<svg class='spark' role='img' width='{width}' height='{height}' "
         f"viewBox='0 0 {width} {height}' aria-label='{e(axis)}'>"
