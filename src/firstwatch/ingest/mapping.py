@@ -313,8 +313,10 @@ def _json(value: Any) -> str:
 
 
 class _ErrorReader:
-    """Classifies failed spans: once for each distinct set of facts in a request, as the failed
-    spans of one request mostly repeat a few errors."""
+    """Classifies failed spans by one rule table, once for each distinct set of facts: failed
+    spans mostly repeat a few errors. Remembers at most `MEMORY` of them."""
+
+    MEMORY = 4096
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = rules
@@ -324,12 +326,28 @@ class _ErrorReader:
         """The error class, type, message and fingerprint."""
         known = self._known.get(facts)
         if known is None:
+            if len(self._known) >= self.MEMORY:
+                self._known.clear()
             error_class = classify(facts, self.rules)
             error_type = _text(facts.exception_type or facts.error_type, 256)
             error_message = _text(facts.exception_message or facts.status_message)
             error_fingerprint = fingerprint(error_class, error_type, error_message)
             known = self._known[facts] = (error_class, error_type, error_message, error_fingerprint)
         return known
+
+
+# The reader of each rule table in use, by the table's id: a reader holds its table, so that no
+# other table can take the id while the reader is kept. A table is not changed once in use.
+_READERS: dict[int, _ErrorReader] = {}
+
+
+def _error_reader(rules: Sequence[Rule]) -> _ErrorReader:
+    reader = _READERS.get(id(rules))
+    if reader is None:
+        if len(_READERS) >= 16:
+            _READERS.clear()
+        reader = _READERS[id(rules)] = _ErrorReader(rules)
+    return reader
 
 
 @dataclass(frozen=True)
@@ -362,7 +380,7 @@ def map_request(
     batch = MappedBatch()
     rows: list[tuple[Any, ...]] = []
     now = received_ns if received_ns is not None else time.time_ns()
-    errors = _ErrorReader(rules)
+    errors = _error_reader(rules)
     for resource_spans in request.resource_spans:
         attrs = attributes_dict(
             resource_spans.resource.attributes, max_attributes, max_value_chars, batch
