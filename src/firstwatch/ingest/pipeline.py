@@ -85,10 +85,13 @@ def encode_batch(batch: MappedBatch) -> bytes:
         [pa.array(columns[f.name], type=f.type, memory_pool=_POOL) for f in SPAN_SCHEMA],
         schema=SPAN_SCHEMA,
     )
-    sink = pa.BufferOutputStream(memory_pool=_POOL)
-    with pa.ipc.new_stream(sink, SPAN_SCHEMA) as writer:
+    sizer = pa.MockOutputStream()
+    with pa.ipc.new_stream(sizer, SPAN_SCHEMA) as writer:
         writer.write_batch(record)
-    return bytes(sink.getvalue().to_pybytes())
+    out = pa.allocate_buffer(sizer.size(), memory_pool=_POOL)
+    with pa.ipc.new_stream(pa.FixedSizeBufferWriter(out), SPAN_SCHEMA) as writer:
+        writer.write_batch(record)
+    return bytes(out.to_pybytes())
 
 
 def decode_batch(payload: bytes) -> pa.Table:
