@@ -21,6 +21,10 @@ writer's memory, as a batch in memory takes about its logged size, then as much 
 and in rebuilding runs."""
 
 
+RELAX_AFTER = 64
+"""Transactions applied after a failure before the writer tries its full batch size again."""
+
+
 class Writer:
     """Applies logged batches to the store; at start it replays what the store has not applied."""
 
@@ -49,6 +53,12 @@ class Writer:
         self.last_error: str | None = None
         self.spans_applied = 0
         self.last_apply_s = 0.0
+        # Bytes of log read for the next transaction: halved after a failed one (a store short of
+        # memory fails a large batch every time; smaller ones go through) and kept at most there
+        # for the next RELAX_AFTER transactions, so that it does not fail every other one.
+        self._budget = batch_bytes
+        self._ceiling = batch_bytes
+        self._successes = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="firstwatch-writer", daemon=True)
@@ -70,7 +80,7 @@ class Writer:
         tables: list[pa.Table] = []
         rows = 0
         last = self.applied_lsn
-        for lsn, payload in self.wal.read_from(self.applied_lsn, max_bytes=self.batch_bytes):
+        for lsn, payload in self.wal.read_from(self.applied_lsn, max_bytes=self._budget):
             table = decode_batch(payload)
             tables.append(table)
             rows += table.num_rows
@@ -86,6 +96,10 @@ class Writer:
         count = last - self.applied_lsn
         self.applied_lsn = last
         self.wal.checkpoint(last)
+        self._successes += 1
+        if self._successes >= RELAX_AFTER:
+            self._ceiling = self.batch_bytes
+        self._budget = min(self._ceiling, self._budget * 2)
         return count
 
     def _loop(self) -> None:
@@ -96,7 +110,12 @@ class Writer:
                     continue
             except Exception as exc:  # keep going: the log still holds the records
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("writer failed to apply a batch; will retry")
+                log.exception(
+                    "writer failed to apply a batch of up to %d bytes; will retry with half",
+                    self._budget,
+                )
+                self._budget = self._ceiling = max(1, self._budget // 2)
+                self._successes = 0
                 self._stop.wait(1.0)
                 continue
             self._wake.wait(0.05)
