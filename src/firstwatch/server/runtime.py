@@ -7,6 +7,7 @@ close.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import signal
 import socket
@@ -84,8 +85,26 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
+def limit_malloc_arenas(count: int = 2) -> None:
+    """Ask glibc for at most `count` heap arenas (what MALLOC_ARENA_MAX sets).
+
+    By default each thread that meets a busy heap gets an arena of its own, up to eight per core,
+    and freed memory stays in them: the server's request, writer and DuckDB threads held about
+    40 MB more that way under load. Elsewhere than glibc this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    m_arena_max = -8
+    libc.mallopt(m_arena_max, count)
+
+
 def serve(settings: Settings, *, announce: Callable[[str], None] | None = None) -> None:
     """Run until SIGTERM/SIGINT."""
+    limit_malloc_arenas()
     say = announce or (lambda text: print(text, file=sys.stderr, flush=True))
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"

@@ -160,12 +160,14 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
         # memory than the whole ingest path. A few per checkpoint keep up. Inserts need not keep
         # a batch's rows in order (every query that needs an order asks for it): both threads
-        # then write at once, 6.8 against 8.6 µs a span.
+        # then write at once, 6.8 against 8.6 µs a span. DuckDB's allocator hands freed memory
+        # back after a task that peaked above 16MB (not 128MB): about 10 MB less held under load.
         self._con = duckdb.connect(
             config={
                 "memory_limit": memory_limit,
                 "max_vacuum_tasks": 4,
                 "preserve_insertion_order": False,
+                "allocator_flush_threshold": "16MB",
             }
         )
         try:
