@@ -167,6 +167,11 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=None, help="reuse or create this file")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--shuffled", action="store_true")
+    parser.add_argument(
+        "--duckdb-memory-limit",
+        default="512MB",
+        help="DuckDB memory_limit of the store (setting duckdb_memory_limit)",
+    )
     args = parser.parse_args()
 
     path = args.store or Path(tempfile.mkdtemp()) / "bench-queries.duckdb"
@@ -231,12 +236,13 @@ def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"duckdb {duckdb.__version__}, load average {load}; cold = first query on a freshly "
+        f"duckdb {duckdb.__version__} (memory_limit {args.duckdb_memory_limit}), "
+        f"load average {load}; cold = first query on a freshly "
         f"opened store, warm = median (best) of {args.repeat}"
     )
     print(f"{'query':<56} {'rows':>7} {'cold ms':>9} {'warm ms':>16}")
     for name, case in cases:
-        store = DuckDBStore(path)
+        store = DuckDBStore(path, memory_limit=args.duckdb_memory_limit)
         try:
             cold, warm, result = timed(partial(case, store), args.repeat)
         finally:
