@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from firstwatch import semconv as sc
-from firstwatch.ingest.run_facts import decode_checks, encode_checks
+from firstwatch.ingest.checks import decode_checks, encode_checks
 
 Span = Mapping[str, Any]
 

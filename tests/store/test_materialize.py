@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firstwatch.ingest.run_facts import decode_checks
+from firstwatch.ingest.checks import decode_checks
 from materializers import BOTH, Materialize, by_reference, by_sql
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"

@@ -24,7 +24,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 from firstwatch import semconv as sc
 from firstwatch.errors.classify import DEFAULT_RULES, ErrorFacts, Rule, classify, facts_from_span
 from firstwatch.errors.fingerprint import fingerprint
-from firstwatch.ingest.run_facts import encode_checks, failed_checks
+from firstwatch.ingest.checks import encode_checks, failed_checks
 from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 PREVIEW_CHARS = 1000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from firstwatch.ingest.run_facts import decode_checks, encode_checks, failed_checks
+from firstwatch.ingest.checks import decode_checks, encode_checks, failed_checks
 from reference_materialize import (
     first_attempt_ms,
     retried_attempts,

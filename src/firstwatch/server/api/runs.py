@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from firstwatch.ingest.run_facts import decode_checks
+from firstwatch.ingest.checks import decode_checks
 from firstwatch.server.api.deps import reader, state_of, window
 from firstwatch.server.auth import Principal
 from firstwatch.server.timeparse import iso
