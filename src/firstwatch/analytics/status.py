@@ -105,6 +105,8 @@ def usual_gap_s(start_ns: list[int]) -> float | None:
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:

@@ -69,3 +69,10 @@ def test_usual_gap_is_the_median_gap() -> None:
     assert usual_gap_s([5 * S]) is None
     assert usual_gap_s([0, 10 * S, 20 * S, 1000 * S]) == 10.0
     assert usual_gap_s([0, 10 * S, 30 * S]) == 15.0
+
+
+def test_a_gap_under_a_second_reads_in_milliseconds() -> None:
+    # Simulated history (the demo's time warp) can run an agent many times a second.
+    status, reason = agent_status(_quiet(3600, usual_gap_s=0.25, history_runs=500), NOW)
+    assert status == "silent"
+    assert reason == "no runs for 60 min; it usually runs every 250 ms"
