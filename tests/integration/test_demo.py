@@ -55,10 +55,12 @@ class Demo:
         return chosen
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    store_dir = tmp_path_factory.mktemp("demo")
-    command = [sys.executable, "-m", "firstwatch", "demo", "--exit", *DEMO_ARGS]
+def run_demo(
+    tmp_path_factory: pytest.TempPathFactory, name: str, args: tuple[str, ...]
+) -> Iterator[Demo]:
+    """Run `firstwatch demo` to the end, then serve its store for the tests."""
+    store_dir = tmp_path_factory.mktemp(name)
+    command = [sys.executable, "-m", "firstwatch", "demo", "--exit", *args]
     finished = subprocess.run(
         [*command, "--store-dir", str(store_dir)],
         capture_output=True,
@@ -69,12 +71,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     output = finished.stdout + finished.stderr
     assert finished.returncode == 0, output
     runs, summary = read_truth(store_dir / FILENAME)
-    server = start_server(tmp_path_factory.mktemp("serve"), store=store_dir / "demo.duckdb")
+    server = start_server(tmp_path_factory.mktemp(f"{name}-serve"), store=store_dir / "demo.duckdb")
     try:
         with server.client() as api:
             yield Demo(store_dir, output, runs, summary, server, api)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    yield from run_demo(tmp_path_factory, "demo", DEMO_ARGS)
 
 
 def all_runs(api: httpx.Client) -> list[dict[str, Any]]:
@@ -398,24 +405,7 @@ DRIFT_DEMO_ARGS = ("--runs", "100", "--staging-runs", "50", "--speed", "40", "--
 
 @pytest.fixture(scope="module")
 def drift_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    store_dir = tmp_path_factory.mktemp("drift-demo")
-    command = [sys.executable, "-m", "firstwatch", "demo", "--exit", *DRIFT_DEMO_ARGS]
-    finished = subprocess.run(
-        [*command, "--store-dir", str(store_dir)],
-        capture_output=True,
-        text=True,
-        timeout=DEMO_TIMEOUT_S,
-        check=False,
-    )
-    output = finished.stdout + finished.stderr
-    assert finished.returncode == 0, output
-    runs, summary = read_truth(store_dir / FILENAME)
-    server = start_server(tmp_path_factory.mktemp("drift-serve"), store=store_dir / "demo.duckdb")
-    try:
-        with server.client() as api:
-            yield Demo(store_dir, output, runs, summary, server, api)
-    finally:
-        server.stop()
+    yield from run_demo(tmp_path_factory, "drift-demo", DRIFT_DEMO_ARGS)
 
 
 def test_messy_inputs_drift_and_the_control_agent_does_not(drift_demo: Demo) -> None:
