@@ -17,13 +17,14 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from localhttp import serving
 from serverproc import ServerProcess, start_server, wait_for
 
 pytestmark = pytest.mark.integration
@@ -72,14 +73,8 @@ class _Api(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Api) as url:
+        yield url
 
 
 AGENT = textwrap.dedent(

@@ -7,11 +7,12 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import pytest
 
+from localhttp import serving
 from serverproc import ServerProcess, wait_for
 
 pytestmark = pytest.mark.integration
@@ -44,14 +45,8 @@ class _FlakyAPI(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def flaky_api() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyAPI)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_FlakyAPI) as url:
+        yield url
 
 
 AGENT = textwrap.dedent(
