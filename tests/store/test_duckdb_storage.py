@@ -1,4 +1,4 @@
-"""How the DuckDB file lays spans out: ZSTD for the long JSON columns."""
+"""How the DuckDB file lays spans out (ZSTD for the long JSON columns); the memory it reports."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import pyarrow as pa
 from firstwatch.store.duckdb import DuckDBStore
 from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
 
+ATTRIBUTES = json.dumps({"input.value": "terms of payment " * 40})
 
-def test_json_columns_are_written_with_zstd(tmp_path: Path) -> None:
-    path = tmp_path / "s.duckdb"
-    store = DuckDBStore(path)
-    attributes = json.dumps({"input.value": "terms of payment " * 40})
+
+def _runs(count: int) -> pa.Table:
     spans = [
         {
             **dict.fromkeys(SPAN_COLUMN_NAMES),
@@ -30,13 +29,19 @@ def test_json_columns_are_written_with_zstd(tmp_path: Path) -> None:
             "duration_ms": 0.0,
             "status": "ok",
             "agent": "extractor",
-            "attributes": attributes,
+            "attributes": ATTRIBUTES,
             "resource": '{"service.name": "extractor"}',
             "received_ns": 0,
         }
-        for t in range(1, 9001)
+        for t in range(1, count + 1)
     ]
-    store.apply(pa.Table.from_pylist(spans, schema=SPAN_SCHEMA), 1)
+    return pa.Table.from_pylist(spans, schema=SPAN_SCHEMA)
+
+
+def test_json_columns_are_written_with_zstd(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    store = DuckDBStore(path)
+    store.apply(_runs(9000), 1)
     store.close()
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -50,6 +55,22 @@ def test_json_columns_are_written_with_zstd(tmp_path: Path) -> None:
         assert methods["resource"] == "ZSTD"
         assert methods["agent"] != "ZSTD"  # filtered and grouped on: DuckDB's default
         stored = con.execute("SELECT attributes FROM spans LIMIT 1").fetchone()
-        assert stored is not None and json.loads(stored[0]) == json.loads(attributes)
+        assert stored is not None and json.loads(stored[0]) == json.loads(ATTRIBUTES)
     finally:
         con.close()
+
+
+def test_memory_bytes_reports_the_buffer_manager_by_kind(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    try:
+        before = sum(store.memory_bytes().values())
+        store.apply(_runs(20_000), 1)
+        store.count_spans()  # reads the table back through the buffer manager
+        memory = store.memory_bytes()
+        assert memory and all(kind == kind.lower() for kind in memory)
+        assert all(isinstance(used, int) and used > 0 for used in memory.values())
+        # 20,000 spans of about 700 characters each: megabytes of table blocks now in memory.
+        assert sum(memory.values()) > before + 2**20
+        assert "base_table" in memory or "in_memory_table" in memory
+    finally:
+        store.close()

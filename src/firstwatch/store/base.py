@@ -255,6 +255,11 @@ class Store(Protocol):
         """How many spans are stored."""
         ...
 
+    def memory_bytes(self) -> dict[str, int]:
+        """Memory the database engine holds now, in bytes by kind (such as cached table blocks);
+        empty when the engine does not tell."""
+        ...
+
     def add_key(self, key: ApiKey, key_hash: str) -> None:
         """Store a new API key's hash; creates the project if needed."""
         ...

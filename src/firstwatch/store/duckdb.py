@@ -450,6 +450,20 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             )
         return int(row[0][0]) if row else 0
 
+    def memory_bytes(self) -> dict[str, int]:
+        """See `Store.memory_bytes`: DuckDB's buffer manager by tag (`base_table` is the cache of
+        the file's blocks, which grows up to `memory_limit`; `in_memory_table` is data written
+        since the last checkpoint)."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT lower(tag), memory_usage_bytes FROM duckdb_memory() "
+                "WHERE memory_usage_bytes > 0 ORDER BY tag"
+            )
+            .fetchall()
+        )
+        return {str(tag): int(used) for tag, used in rows}
+
     # -- keys ------------------------------------------------------------------------------------
     def add_key(self, key: ApiKey, key_hash: str) -> None:
         """See `Store.add_key`."""

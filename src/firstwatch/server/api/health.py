@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from fastapi import APIRouter, Request
@@ -32,6 +33,16 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+def _resident_bytes() -> int | None:
+    """This process's resident memory, where /proc tells it (Linux)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
 def _line(name: str, value: float, labels: dict[str, str] | None = None) -> str:
     if labels:
         inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
@@ -41,7 +52,7 @@ def _line(name: str, value: float, labels: dict[str, str] | None = None) -> str:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text format: log, lag and ingest counters."""
+    """Prometheus text format: log, lag and ingest counters, and memory."""
     state = state_of(request)
     stats = state.ingestor.stats
     out = [
@@ -85,5 +96,17 @@ def metrics(request: Request) -> PlainTextResponse:
         "(the latest count of each process).",
         "# TYPE firstwatch_sdk_dropped_spans_total gauge",
         _line("firstwatch_sdk_dropped_spans_total", stats.sdk_dropped_spans),
+        "# HELP firstwatch_store_memory_bytes Memory the store's database engine holds, by kind "
+        "(DuckDB: up to its memory_limit).",
+        "# TYPE firstwatch_store_memory_bytes gauge",
     ]
+    for kind, used in state.store.memory_bytes().items():
+        out.append(_line("firstwatch_store_memory_bytes", used, {"kind": kind}))
+    resident = _resident_bytes()
+    if resident is not None:
+        out += [
+            "# HELP process_resident_memory_bytes Resident memory size in bytes.",
+            "# TYPE process_resident_memory_bytes gauge",
+            _line("process_resident_memory_bytes", resident),
+        ]
     return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
