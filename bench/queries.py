@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from firstwatch.settings import DUCKDB_MEMORY_LIMIT
 from firstwatch.store.base import RunFilter, SpanFilter
 from firstwatch.store.duckdb import ROW_GROUP_SIZE, DuckDBStore
 
@@ -169,8 +170,8 @@ def main() -> None:
     parser.add_argument("--shuffled", action="store_true")
     parser.add_argument(
         "--duckdb-memory-limit",
-        default="512MB",
-        help="DuckDB memory_limit of the store (setting duckdb_memory_limit)",
+        default=DUCKDB_MEMORY_LIMIT,
+        help="DuckDB memory_limit of the store (setting duckdb_memory_limit; default: its default)",
     )
     args = parser.parse_args()
 

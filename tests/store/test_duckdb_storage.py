@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from firstwatch.settings import DUCKDB_MEMORY_LIMIT, Settings
 from firstwatch.store.duckdb import DuckDBStore
 from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
 
@@ -74,3 +75,29 @@ def test_memory_bytes_reports_the_buffer_manager_by_kind(tmp_path: Path) -> None
         assert "base_table" in memory or "in_memory_table" in memory
     finally:
         store.close()
+
+
+def _duckdb_reads(limit: str) -> str:
+    """How DuckDB itself shows a memory_limit once set (e.g. '122.0 MiB' for '128MB')."""
+    con = duckdb.connect(config={"memory_limit": limit})
+    try:
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert row is not None
+        return str(row[0])
+    finally:
+        con.close()
+
+
+def test_memory_limit_is_the_setting_default_or_the_one_given(tmp_path: Path) -> None:
+    for given, expected in ((None, Settings().duckdb_memory_limit), ("96MB", "96MB")):
+        store = (
+            DuckDBStore(tmp_path / "a.duckdb")
+            if given is None
+            else DuckDBStore(tmp_path / "b.duckdb", memory_limit=given)
+        )
+        try:
+            row = store._reader().execute("SELECT current_setting('memory_limit')").fetchone()
+            assert row is not None and row[0] == _duckdb_reads(expected)
+        finally:
+            store.close()
+    assert Settings().duckdb_memory_limit == DUCKDB_MEMORY_LIMIT

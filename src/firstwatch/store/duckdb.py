@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from firstwatch.settings import DUCKDB_MEMORY_LIMIT
 from firstwatch.store.base import ApiKey, Row, RunFilter
 from firstwatch.store.duckdb_drift import DriftQueries
 from firstwatch.store.duckdb_errors import ErrorQueries
@@ -154,7 +155,7 @@ def _rows_of(table: str, view: str, traces: pa.Table) -> str:
 class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     """A `Store` on a DuckDB file."""
 
-    def __init__(self, path: Path, *, memory_limit: str = "512MB") -> None:
+    def __init__(self, path: Path, *, memory_limit: str = DUCKDB_MEMORY_LIMIT) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
