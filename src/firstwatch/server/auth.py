@@ -11,6 +11,11 @@ from firstwatch.store.base import ApiKey, Store
 
 SCOPES = ("ingest", "read", "admin")
 KEY_PREFIX = "fw_"
+KEY_COOKIE = "firstwatch_key"
+"""The cookie the dashboard's sign-in keeps a key in (pages/login.py)."""
+COOKIE_METHODS = frozenset({"GET", "HEAD"})
+"""Methods for which the cookie stands in for a key header: reads only, so another site cannot
+make a signed-in browser write."""
 
 
 @dataclass(frozen=True)

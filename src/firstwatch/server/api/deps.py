@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import HTTPException, Query, Request
 
-from firstwatch.server.auth import AuthError, Principal, authenticate, key_from_headers
+from firstwatch.server.auth import (
+    COOKIE_METHODS,
+    KEY_COOKIE,
+    AuthError,
+    Principal,
+    authenticate,
+    key_from_headers,
+)
 from firstwatch.server.state import AppState
 from firstwatch.server.timeparse import parse_time
 
@@ -22,15 +29,29 @@ def state_of(request: Request) -> AppState:
     return state
 
 
+def cookie_key(request: Request) -> str | None:
+    """The key of the dashboard's sign-in cookie, when it stands in for a key header: keys are
+    required, the request sends no key header, and its method only reads (GET, HEAD)."""
+    if request.method not in COOKIE_METHODS or not state_of(request).settings.keys_required:
+        return None
+    if request.headers.get("authorization") or request.headers.get("x-api-key"):
+        return None
+    return request.cookies.get(KEY_COOKIE) or None
+
+
+def request_key(request: Request) -> str | None:
+    """The key a request carries: its header, else the sign-in cookie (`cookie_key`)."""
+    sent = key_from_headers(request.headers.get("authorization"), request.headers.get("x-api-key"))
+    return sent if sent is not None else cookie_key(request)
+
+
 def principal(request: Request, need: str = "read") -> Principal:
     """Authenticate the caller for `need`, or answer 401/403."""
     state = state_of(request)
     try:
         return authenticate(
             state.store,
-            key_from_headers(
-                request.headers.get("authorization"), request.headers.get("x-api-key")
-            ),
+            request_key(request),
             keys_required=state.settings.keys_required,
             need=need,
         )
