@@ -20,7 +20,7 @@ from firstwatch.server.api.drift import PRODUCTION, STAGING, DriftReport, Featur
 from firstwatch.server.api.errors import ErrorReport, errors
 from firstwatch.server.api.runs import RunPage, list_runs
 from firstwatch.server.auth import Principal
-from firstwatch.server.pages.context import PageError, Window, viewer
+from firstwatch.server.pages.context import PageError, Window, signed_in, viewer
 from firstwatch.server.pages.layout import (
     Series,
     badge,
@@ -510,4 +510,4 @@ def agent_page(
         + "<h2 id='runs'>Recent runs</h2>"
         + _runs(recent, s, status)
     )
-    return HTMLResponse(page(f"{name} · firstwatch", body))
+    return HTMLResponse(page(f"{name} · firstwatch", body, signed_in=signed_in(request)))

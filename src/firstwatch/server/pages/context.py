@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from firstwatch.server.api.deps import principal, window
+from firstwatch.server.api.deps import cookie_key, principal, state_of, window
 from firstwatch.server.auth import Principal
 from firstwatch.server.pages.layout import e, page
 from firstwatch.server.timeparse import iso
@@ -47,12 +48,51 @@ class PageError(Exception):
         return HTMLResponse(page(f"firstwatch: {self.status}", body, refresh=False), self.status)
 
 
+class SignInRequired(PageError):
+    """Keys are required and the request has no usable one: off to the sign-in page, and back
+    to `target` (this path and query) after."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(303, "sign in to see this page")
+        self.location = "/login?" + urlencode({"next": target})
+
+    def response(self) -> HTMLResponse:
+        """A 303 to the sign-in page."""
+        body = f"<p><a href='{e(self.location)}'>Sign in</a> to see this page.</p>"
+        return HTMLResponse(
+            page("firstwatch: sign in", body, refresh=False),
+            303,
+            headers={"Location": self.location},
+        )
+
+
 def viewer(request: Request) -> Principal:
-    """The caller, who needs the read scope as for the REST API (deps.principal)."""
+    """The caller, who needs the read scope as for the REST API (deps.principal).
+
+    Where keys are required, a request without a key, with an unknown one, or whose sign-in
+    cookie no longer reads is sent to sign in (SignInRequired).
+    """
     try:
         return principal(request, "read")
     except HTTPException as exc:
+        if state_of(request).settings.keys_required and (
+            exc.status_code == 401 or cookie_key(request) is not None
+        ):
+            raise SignInRequired(_here(request)) from None
         raise PageError(exc.status_code, str(exc.detail)) from None
+
+
+def _here(request: Request) -> str:
+    """This request's path and query as the browser sent them (still percent-encoded)."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return path + ("?" + query if query else "")
+
+
+def signed_in(request: Request) -> bool:
+    """Whether the page was reached with the sign-in cookie (it then offers to sign out)."""
+    return cookie_key(request) is not None
 
 
 @dataclass(frozen=True)

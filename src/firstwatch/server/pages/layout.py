@@ -43,6 +43,10 @@ code, .mono { font: 12px ui-monospace, monospace; color: #344054; }
 svg.spark { display: block; margin: .3rem 0; }
 .legend span { margin-right: 1rem; } .legend i { display: inline-block; width: 1rem;
          height: 3px; vertical-align: middle; margin-right: .3rem; }
+form.signout { float: right; margin: 0; }
+form.signin label { display: block; margin: 1rem 0 .5rem; }
+form.signin input { font: inherit; padding: .3rem .4rem; width: 24rem; max-width: 100%; }
+.refused { color: #b42318; font-weight: 600; }
 """
 
 
@@ -63,9 +67,19 @@ def href(path: str, params: Mapping[str, object | None] | None = None) -> str:
     return e(path + ("?" + urlencode(query) if query else ""))
 
 
-def page(title: str, body: str, *, refresh: bool = True) -> str:
-    """A whole document around `body`; live pages reload themselves every REFRESH_S."""
+SIGN_OUT: Final = (
+    "<form class='signout' method='post' action='/logout'>"
+    "<button type='submit'>sign out</button></form>"
+)
+"""The header's sign-out button, on pages reached with the sign-in cookie."""
+
+
+def page(title: str, body: str, *, refresh: bool = True, signed_in: bool = False) -> str:
+    """A whole document around `body`; live pages reload themselves every REFRESH_S; a page
+    reached with the sign-in cookie offers to sign out."""
     meta = f"<meta http-equiv='refresh' content='{REFRESH_S}'>" if refresh else ""
+    if signed_in:
+        body = SIGN_OUT + body
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"

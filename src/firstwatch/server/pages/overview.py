@@ -16,7 +16,7 @@ from firstwatch.server.api.drift import STAGING, get_drift
 from firstwatch.server.api.errors import Key, counts_by_agent
 from firstwatch.server.api.runs import list_runs
 from firstwatch.server.auth import Principal
-from firstwatch.server.pages.context import PageError, Window, viewer
+from firstwatch.server.pages.context import PageError, Window, signed_in, viewer
 from firstwatch.server.pages.layout import (
     badge,
     e,
@@ -228,4 +228,4 @@ def overview(
             else "<p>None in this window.</p>"
         )
     )
-    return HTMLResponse(page("firstwatch", body))
+    return HTMLResponse(page("firstwatch", body, signed_in=signed_in(request)))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from firstwatch.server.api.runs import RunDetail, Step, get_trace
-from firstwatch.server.pages.context import PageError, viewer
+from firstwatch.server.pages.context import PageError, signed_in, viewer
 from firstwatch.server.pages.layout import badge, e, href, ms, page, q, table, td
 
 router = APIRouter(include_in_schema=False)
@@ -184,4 +184,11 @@ def run_page(request: Request, trace_id: str) -> HTMLResponse:
         f"<a href='/api/v1/runs/{q(found.trace_id)}'>as JSON</a></div>"
         + "".join(_run(run) for run in found.runs)
     )
-    return HTMLResponse(page(f"trace {found.trace_id} · firstwatch", body, refresh=False))
+    return HTMLResponse(
+        page(
+            f"trace {found.trace_id} · firstwatch",
+            body,
+            refresh=False,
+            signed_in=signed_in(request),
+        )
+    )
