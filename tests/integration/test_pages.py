@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -192,8 +192,11 @@ def test_pages_need_a_read_key_when_keys_are_required(tmp_path: Path) -> None:
         with proc.client() as anonymous:
             for path in ("/", "/agents/acme-agent", f"/runs/{_hex(5)}"):
                 refused = anonymous.get(path)
-                assert refused.status_code == 401, path
-                assert "acme-agent" not in refused.text
+                # A browser without a key is sent to sign in, and sees nothing of the project.
+                assert refused.status_code == 303, path
+                assert refused.headers["location"] == "/login?" + urlencode({"next": path})
+                if "acme-agent" not in path:  # the redirect's body links back to the path
+                    assert "acme-agent" not in refused.text
         with proc.client(keys["read"]) as reader:
             page = wait_for(
                 lambda: "acme-agent" in (r := reader.get("/")).text and r, what="acme's agent"
