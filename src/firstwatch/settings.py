@@ -123,6 +123,15 @@ class Settings:
         "Longest attribute value kept; longer values are truncated and counted.",
         "int",
     )
+    redact_keys: str = _setting(
+        "redact_keys",
+        str,
+        "",
+        "Attributes to store as [redacted] besides the credential names always hidden "
+        "(authorization, cookie, api_key, password, token…): names separated by commas, each "
+        "the last part of an attribute's name (ssn) or a whole attribute name (app.user.email).",
+        "str",
+    )
     wal_dir: str = _setting(
         "wal_dir",
         str,

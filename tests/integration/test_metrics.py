@@ -1,4 +1,5 @@
-"""`/metrics` in Prometheus text: ingest counters move with what was sent; memory is shown."""
+"""`/metrics` in Prometheus text: ingest counters move with what was sent (credential attributes
+hidden and counted); memory is shown."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from serverproc import ServerProcess, start_server, wait_for
 pytestmark = pytest.mark.integration
 
 PB = {"Content-Type": "application/x-protobuf"}
+TOKEN = "Bearer sk-live-4b1d9e"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,9 @@ def _body(first: int, count: int) -> bytes:
             end_time_unix_nano=1_700_000_000_500_000_000 + n,
         )
         span.attributes.append(KeyValue(key="firstwatch.kind", value=AnyValue(string_value="run")))
+        span.attributes.append(
+            KeyValue(key="http.request.header.authorization", value=AnyValue(string_value=TOKEN))
+        )
         spans.append(span)
     request = ExportTraceServiceRequest(
         resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])]
@@ -66,12 +71,17 @@ def test_metrics_count_spans_and_show_memory(server: ServerProcess) -> None:
             what="the spans applied",
         )
         response = client.get("/metrics")
+        run = client.get(f"/api/v1/runs/{(1).to_bytes(16, 'big').hex()}").json()["runs"][0]
+    assert run["attributes"]["http.request.header.authorization"] == "[redacted]"
+    assert TOKEN not in repr(run)
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     after = _samples(text)
     accepted = "firstwatch_spans_accepted_total"
     assert after[accepted] == before[accepted] + 300
     assert after["firstwatch_ingest_lag_records"] == 0
+    redacted = "firstwatch_values_redacted_total"
+    assert after[redacted] == before[redacted] + 300
     assert "# TYPE firstwatch_store_memory_bytes gauge" in text
     store = {k: v for k, v in after.items() if k.startswith("firstwatch_store_memory_bytes{")}
     assert store and all(v > 0 for v in store.values())

@@ -25,6 +25,7 @@ from firstwatch import semconv as sc
 from firstwatch.errors.classify import DEFAULT_RULES, ErrorFacts, Rule, classify, facts_from_span
 from firstwatch.errors.fingerprint import fingerprint
 from firstwatch.ingest.checks import encode_checks, failed_checks
+from firstwatch.ingest.redact import DEFAULT_REDACTOR, REDACTED, Redactor
 from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 PREVIEW_CHARS = 1000
@@ -82,6 +83,7 @@ class MappedBatch:
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     truncated_values: int = 0
+    redacted_values: int = 0
     dropped_attributes: int = 0
     # Each SDK process reports its cumulative drop count: the latest value per instance.
     sdk_dropped: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -128,26 +130,41 @@ def any_value(value: AnyValue) -> Any:
 
 
 def attributes_dict(
-    attrs: Sequence[KeyValue], limit: int, max_chars: int, batch: MappedBatch | None = None
+    attrs: Sequence[KeyValue],
+    limit: int,
+    max_chars: int,
+    batch: MappedBatch | None = None,
+    redactor: Redactor = DEFAULT_REDACTOR,
 ) -> dict[str, Any]:
-    """Attributes as a dict, keeping at most `limit` and truncating long strings."""
+    """Attributes as a dict, keeping at most `limit`, hiding the values `redactor` hides, and
+    truncating long strings."""
     if len(attrs) > limit:
         if batch is not None:
             batch.dropped_attributes += len(attrs) - limit
         attrs = attrs[:limit]
+    hidden = redactor.hidden
     out: dict[str, Any] = {}
     for kv in attrs:
+        key = kv.key
+        hide = hidden.get(key)
+        if hide is None:
+            hide = redactor.hides(key)
+        if hide:
+            out[key] = REDACTED
+            if batch is not None:
+                batch.redacted_values += 1
+            continue
         value = kv.value
         # Most values are non-empty strings: read one directly (other kinds read as "").
         text = value.string_value
         if text and len(text) <= max_chars:
-            out[kv.key] = text
+            out[key] = text
         elif text:
-            out[kv.key] = text[:max_chars]
+            out[key] = text[:max_chars]
             if batch is not None:
                 batch.truncated_values += 1
         else:
-            out[kv.key] = any_value(value)
+            out[key] = any_value(value)
     return out
 
 
@@ -372,10 +389,12 @@ def map_request(
     max_value_chars: int = 4096,
     received_ns: int | None = None,
     rules: Sequence[Rule] = DEFAULT_RULES,
+    redactor: Redactor = DEFAULT_REDACTOR,
 ) -> MappedBatch:
     """Map every span of a request to a row; invalid spans are rejected and counted.
 
-    `rules` classify failed spans (the user's rules file, then the defaults).
+    `rules` classify failed spans (the user's rules file, then the defaults); `redactor` hides
+    the values of credential attributes (of spans, events and resources).
     """
     batch = MappedBatch()
     rows: list[tuple[Any, ...]] = []
@@ -383,7 +402,7 @@ def map_request(
     errors = _error_reader(rules)
     for resource_spans in request.resource_spans:
         attrs = attributes_dict(
-            resource_spans.resource.attributes, max_attributes, max_value_chars, batch
+            resource_spans.resource.attributes, max_attributes, max_value_chars, batch, redactor
         )
         resource = _Resource(
             project=project,
@@ -397,7 +416,9 @@ def map_request(
         )
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                row = _span_row(span, resource, batch, max_attributes, max_value_chars, errors)
+                row = _span_row(
+                    span, resource, batch, max_attributes, max_value_chars, errors, redactor
+                )
                 if row is not None:
                     rows.append(row)
     if rows:
@@ -433,6 +454,7 @@ def _span_row(
     max_attributes: int,
     max_value_chars: int,
     errors: _ErrorReader,
+    redactor: Redactor,
 ) -> tuple[Any, ...] | None:
     """One span's row in `SPAN_COLUMN_NAMES` order, or None when it is rejected (and counted)."""
     trace_id = span.trace_id
@@ -444,7 +466,7 @@ def _span_row(
     if problem is not None:
         batch.reject(problem)
         return None
-    attrs = attributes_dict(span.attributes, max_attributes, max_value_chars, batch)
+    attrs = attributes_dict(span.attributes, max_attributes, max_value_chars, batch, redactor)
     name = span.name
     if name == _SDK_REPORT:
         # The SDK's own report is read, not stored: it is no run of any agent.
@@ -457,7 +479,7 @@ def _span_row(
         [
             (
                 event.name,
-                attributes_dict(event.attributes, max_attributes, max_value_chars, batch),
+                attributes_dict(event.attributes, max_attributes, max_value_chars, batch, redactor),
                 event.time_unix_nano,
             )
             for event in span_events

@@ -1,7 +1,8 @@
 """Ingest: decoded request → mapped columns → write-ahead log (fsynced) → acknowledged.
 
-The order is design.md §5's: decode, map, truncate oversize values (counted), append to the log, and
-only then answer 2xx. The writer thread (`writer.py`) applies the log to the store.
+The order is design.md §5's: decode, map, hide credential attributes and truncate oversize values
+(both counted), append to the log, and only then answer 2xx. The writer thread (`writer.py`)
+applies the log to the store.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from firstwatch.errors.classify import DEFAULT_RULES, load_rules
 from firstwatch.ingest.decode import decode_request
 from firstwatch.ingest.mapping import MappedBatch, map_request
+from firstwatch.ingest.redact import Redactor, parse_keys
 from firstwatch.ingest.wal import WalError, WalFull, WriteAheadLog
 from firstwatch.settings import Settings
 from firstwatch.store.schema import SPAN_SCHEMA
@@ -46,6 +48,7 @@ class IngestStats:
     spans_rejected: dict[str, int] = field(default_factory=dict)
     requests_rejected: dict[str, int] = field(default_factory=dict)
     values_truncated: int = 0
+    values_redacted: int = 0
     attributes_dropped: int = 0
     sdk_dropped: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,6 +71,7 @@ class IngestStats:
             for reason, count in batch.reasons.items():
                 self.spans_rejected[reason] = self.spans_rejected.get(reason, 0) + count
             self.values_truncated += batch.truncated_values
+            self.values_redacted += batch.redacted_values
             self.attributes_dropped += batch.dropped_attributes
             for key, count in batch.sdk_dropped.items():
                 self.sdk_dropped[key] = max(self.sdk_dropped.get(key, 0), count)
@@ -114,6 +118,7 @@ class Ingestor:
             if settings.error_rules_file
             else DEFAULT_RULES
         )
+        self._redactor = Redactor(parse_keys(settings.redact_keys))
         # Decoding, mapping and encoding hold the GIL: let only a few requests do it at once.
         # A crowd of them would take turns with the GIL, each finishing late, and starve the
         # writer thread, which needs the GIL too to rebuild runs.
@@ -161,6 +166,7 @@ class Ingestor:
                 max_attributes=self.settings.max_attributes,
                 max_value_chars=self.settings.max_value_chars,
                 rules=self._rules,
+                redactor=self._redactor,
             )
             payload = encode_batch(batch) if batch.accepted else b""
         if payload:

@@ -89,6 +89,10 @@ def metrics(request: Request) -> PlainTextResponse:
         "# HELP firstwatch_values_truncated_total Attribute values cut to max_value_chars.",
         "# TYPE firstwatch_values_truncated_total counter",
         _line("firstwatch_values_truncated_total", stats.values_truncated),
+        "# HELP firstwatch_values_redacted_total Attribute values hidden as credentials "
+        "(or by redact_keys).",
+        "# TYPE firstwatch_values_redacted_total counter",
+        _line("firstwatch_values_redacted_total", stats.values_redacted),
         "# HELP firstwatch_attributes_dropped_total Attributes over max_attributes dropped.",
         "# TYPE firstwatch_attributes_dropped_total counter",
         _line("firstwatch_attributes_dropped_total", stats.attributes_dropped),
