@@ -40,6 +40,21 @@ class ServerProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def admin_key(self) -> str:
+        """The admin key a server that requires keys prints once at its first start."""
+        out = wait_for(lambda: "fw_" in self.output() and self.output(), what="admin key banner")
+        return next(word for word in out.split() if word.startswith("fw_"))
+
+    def new_keys(self, admin_key: str, project: str, scopes: tuple[str, ...]) -> dict[str, str]:
+        """Keys of `project` with these scopes, made through the API with `admin_key`."""
+        with self.client(admin_key) as admin:
+            made = {
+                scope: admin.post("/api/v1/keys", json={"project": project, "scope": scope})
+                for scope in scopes
+            }
+        assert all(r.status_code == 201 for r in made.values()), made
+        return {scope: r.json()["key"] for scope, r in made.items()}
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)

@@ -18,23 +18,12 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from serverproc import ServerProcess, start_server, wait_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AGENT = "ledger-agent"
 RUNS = 4
 S = 1_000_000_000
@@ -76,15 +65,7 @@ class Keyed:
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keyed]:
     server = start_server(tmp_path_factory.mktemp("signin"), extra_args=("--require-keys",))
     try:
-        out = wait_for(lambda: "fw_" in server.output() and server.output(), what="admin key")
-        admin_key = next(w for w in out.split() if w.startswith("fw_"))
-        with server.client(admin_key) as admin:
-            keys = {
-                scope: admin.post("/api/v1/keys", json={"project": "fleet", "scope": scope}).json()[
-                    "key"
-                ]
-                for scope in ("ingest", "read")
-            }
+        keys = server.new_keys(server.admin_key(), "fleet", ("ingest", "read"))
         emit(server.url, keys["ingest"], time.time_ns())
         with server.client(keys["read"]) as reader:
             wait_for(
@@ -97,16 +78,6 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keyed]:
         yield Keyed(server, server.url, keys["read"])
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

@@ -267,8 +267,7 @@ def test_metrics_and_logs_say_only_traces(small_server: ServerProcess) -> None:
 def test_keys_required(tmp_path: Path) -> None:
     proc = start_server(tmp_path, extra_args=("--require-keys",))
     try:
-        out = wait_for(lambda: "fw_" in proc.output() and proc.output(), what="admin key banner")
-        admin_key = next(w for w in out.split() if w.startswith("fw_"))
+        admin_key = proc.admin_key()
         with proc.client() as anon:
             missing = anon.post("/v1/traces", content=good_body(), headers=PB)
             assert missing.status_code == 401

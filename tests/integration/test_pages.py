@@ -175,15 +175,8 @@ def test_pages_answer_bad_requests_with_a_page(server: ServerProcess) -> None:
 def test_pages_need_a_read_key_when_keys_are_required(tmp_path: Path) -> None:
     proc = start_server(tmp_path, extra_args=("--require-keys",))
     try:
-        out = wait_for(lambda: "fw_" in proc.output() and proc.output(), what="admin key banner")
-        admin_key = next(w for w in out.split() if w.startswith("fw_"))
-        with proc.client(admin_key) as admin:
-            keys = {
-                scope: admin.post("/api/v1/keys", json={"project": "acme", "scope": scope}).json()[
-                    "key"
-                ]
-                for scope in ("ingest", "read")
-            }
+        admin_key = proc.admin_key()
+        keys = proc.new_keys(admin_key, "acme", ("ingest", "read"))
         with proc.client(keys["ingest"]) as ingest:
             body = _trace("acme-agent", 5, time.time_ns(), failed=True)
             assert ingest.post("/v1/traces", content=body, headers=PB).status_code == 200

@@ -63,15 +63,8 @@ class Keyed:
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keyed]:
     server = start_server(tmp_path_factory.mktemp("signin"), extra_args=("--require-keys",))
     try:
-        out = wait_for(lambda: "fw_" in server.output() and server.output(), what="admin key")
-        admin_key = next(w for w in out.split() if w.startswith("fw_"))
-        with server.client(admin_key) as admin:
-            made = {
-                scope: admin.post("/api/v1/keys", json={"project": "acme", "scope": scope})
-                for scope in ("read", "ingest")
-            }
-        assert all(r.status_code == 201 for r in made.values()), made
-        keys = {scope: r.json()["key"] for scope, r in made.items()}
+        admin_key = server.admin_key()
+        keys = server.new_keys(admin_key, "acme", ("read", "ingest"))
         with server.client(keys["ingest"]) as ingest:
             sent = ingest.post("/v1/traces", json=_run(AGENT, TRACE, time.time_ns() - 10**9))
             assert sent.status_code == 200, sent.text
