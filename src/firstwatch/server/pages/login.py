@@ -7,7 +7,7 @@ key only for GET and HEAD (api/deps.py), so it reads pages and `/api/v1`, and ne
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Query, Request
@@ -34,6 +34,17 @@ def safe_next(target: str | None) -> str:
         return "/"
     parts = urlsplit(target)
     return "/" if parts.scheme or parts.netloc else target
+
+
+def _cookie_flags(request: Request) -> dict[str, Any]:
+    """How the key cookie is set and cleared: the whole site, no script, no other site, and
+    only over https when the request came that way."""
+    return {
+        "path": "/",
+        "httponly": True,
+        "samesite": "strict",
+        "secure": request.url.scheme == "https",
+    }
 
 
 def _cross_site(request: Request) -> bool:
@@ -122,14 +133,7 @@ async def sign_in(request: Request) -> Response:
             else "That key is not valid on this server.",
         )
     going = RedirectResponse(target, 303)
-    going.set_cookie(
-        KEY_COOKIE,
-        key,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    going.set_cookie(KEY_COOKIE, key, **_cookie_flags(request))
     return going
 
 
@@ -137,11 +141,5 @@ async def sign_in(request: Request) -> Response:
 def sign_out(request: Request) -> Response:
     """Forget the cookie and go back to the sign-in form."""
     going = RedirectResponse("/login", 303)
-    going.delete_cookie(
-        KEY_COOKIE,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    going.delete_cookie(KEY_COOKIE, **_cookie_flags(request))
     return going
