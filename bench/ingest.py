@@ -10,7 +10,8 @@ applied and every run is listed by ``/api/v1/agents``), the server's peak RSS (V
 
 ``--stored-spans N`` first fills the store with N synthetic spans (with their runs and steps) to
 show how the writer holds up as the tables grow. The "other load" column is the machine's 1-minute
-load average just before the run: other work on the same cores makes the rates lower.
+load average just before the run: other work on the same cores makes the rates lower. The first
+line times a plain Python loop, to compare the machine's speed between runs.
 
     python bench/ingest.py [--requests 400] [--connections 8] [--stored-spans 0] [--repeat 1]
         [--duckdb-memory-limit 128MB] [--profile gil.svg]
@@ -592,6 +593,17 @@ def run(
     )
 
 
+def python_loop_s(steps: int = 20_000_000) -> float:
+    """Seconds one core takes for a plain Python loop: how fast the machine is right now, so that
+    runs on a busier or slower machine can be told apart (the same code took a third more CPU a
+    span in a busy hour)."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(steps):
+        total += i
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=400, help="requests of 512 spans to post")
@@ -613,6 +625,7 @@ def main() -> None:
         "collapsed stacks, .json speedscope)",
     )
     args = parser.parse_args()
+    print(f"machine speed: a 20-million-step Python loop takes {python_loop_s():.2f} s", flush=True)
     env = {}
     if args.duckdb_memory_limit:
         env["FIRSTWATCH_DUCKDB_MEMORY_LIMIT"] = args.duckdb_memory_limit
