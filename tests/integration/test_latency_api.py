@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 HOUR_MS = 3600 * 1000
 RETRY_AFTER_S = 0.5
-SLOW_S = 0.15
+SLOW_S = 0.07
 
 
 class _Api(BaseHTTPRequestHandler):
@@ -206,10 +206,10 @@ def test_silent_retries_and_a_slow_dependency_show(priced_server: ServerProcess,
         registry = found["registry"]
         assert registry["calls"] == 54 and registry["timeouts"] == 0
         slowest = registry["slowest"]
-        # At most 1 / SLOW_S slow calls fit in an hour bucket (one real second); each run's own
-        # overhead, larger on a loaded machine, leaves fewer.
-        assert slowest is not None and slowest["calls"] >= 4
-        assert slowest["median_low_ms"] >= 0.9 * SLOW_S * HOUR_MS > 10 * registry["p50_ms"]
+        # About 1 / SLOW_S slow calls fit in an hour bucket (one real second), fewer as each run's
+        # own overhead grows on a loaded machine; a bucket needs 7 calls for a median's bound.
+        assert slowest is not None and slowest["calls"] >= 7
+        assert slowest["median_low_ms"] >= 0.9 * SLOW_S * HOUR_MS > 5 * registry["p50_ms"]
         hour_ns = 3600 * 10**9
         start = _ns(slowest["bucket_start"])
         assert slow["slow_from_ns"] - hour_ns <= start <= slow["slow_until_ns"]
