@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from firstwatch.errors.classify import DEFAULT_RULES, load_rules
 from firstwatch.ingest.decode import decode_request
 from firstwatch.ingest.mapping import MappedBatch, map_request
-from firstwatch.ingest.redact import Redactor, parse_keys
+from firstwatch.ingest.redact import Redactor
 from firstwatch.ingest.wal import WalError, WalFull, WriteAheadLog
 from firstwatch.settings import Settings
 from firstwatch.store.schema import SPAN_SCHEMA
@@ -118,7 +118,7 @@ class Ingestor:
             if settings.error_rules_file
             else DEFAULT_RULES
         )
-        self._redactor = Redactor(parse_keys(settings.redact_keys))
+        self._redactor = Redactor(settings.redact_keys.split(","))
         # Decoding, mapping and encoding hold the GIL: let only a few requests do it at once.
         # A crowd of them would take turns with the GIL, each finishing late, and starve the
         # writer thread, which needs the GIL too to rebuild runs.

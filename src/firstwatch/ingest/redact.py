@@ -53,7 +53,11 @@ def _name(key: str) -> str:
 
 
 class Redactor:
-    """Decides, once per distinct attribute name, whether its value is hidden."""
+    """Decides, once per distinct attribute name, whether its value is hidden.
+
+    `extra` adds words and whole names (as the `redact_keys` setting, split at commas; blanks
+    and surrounding spaces are ignored).
+    """
 
     def __init__(self, extra: Iterable[str] = ()) -> None:
         extra = [e.strip() for e in extra if e.strip()]
@@ -73,8 +77,3 @@ class Redactor:
 
 DEFAULT_REDACTOR = Redactor()
 """Hides the credential names only (`SECRET_NAMES`)."""
-
-
-def parse_keys(text: str) -> list[str]:
-    """The `redact_keys` setting: names separated by commas."""
-    return [part.strip() for part in text.split(",") if part.strip()]
