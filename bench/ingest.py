@@ -6,7 +6,9 @@ traces of about ten spans — a run span, model calls, tools, HTTP calls, steps,
 exception events — in the order an exporter sends them, children before their run, traces cut
 across requests), then a separate load process posts them over ``--connections`` keep-alive
 connections. It reports the acknowledged rate (2xx), the end-to-end rate (until every span is
-applied and every run is listed by ``/api/v1/agents``), the server's peak RSS (VmHWM) and CPU time.
+applied and every run is listed by ``/api/v1/agents``), the server's peak RSS (VmHWM), of which
+how much was its own anonymous memory (the highest RssAnon sampled; the rest is shared libraries'
+pages, mostly), and its CPU time.
 
 ``--stored-spans N`` first fills the store with N synthetic spans (with their runs and steps) to
 show how the writer holds up as the tables grow. The "other load" column is the machine's 1-minute
@@ -345,6 +347,37 @@ def proc_status(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
+class AnonPeak:
+    """The highest RssAnon of a process, sampled every `every_s` between `start` and `stop`: /proc
+    keeps a high-water mark (VmHWM) only of the whole RSS, which also counts the pages of shared
+    libraries the process has touched."""
+
+    def __init__(self, pid: int, every_s: float = 0.02) -> None:
+        self.pid = pid
+        self.every_s = every_s
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self) -> None:
+        """Start sampling in a thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling (again is harmless)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak_kb = max(self.peak_kb, proc_status(self.pid, "RssAnon"))
+            except (OSError, KeyError):  # the process has ended
+                return
+            self._stop.wait(self.every_s)
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -508,6 +541,7 @@ class Result:
     acked_s: float
     end_to_end_s: float
     peak_rss_mb: float
+    peak_anon_mb: float
     server_cpu_s: float
     other_load: float
     statuses: dict[int, int]
@@ -532,6 +566,8 @@ def run(
             print(f"preloaded {stored_spans} spans in {took:.1f} s", flush=True)
         process, port, log = start_server(folder, store, env)
         spy = None
+        anon = AnonPeak(process.pid)
+        anon.start()
         try:
             base_spans = metric(port, "firstwatch_spans_applied_total")
             base_runs = listed_runs(port)
@@ -573,10 +609,12 @@ def run(
             loader.join(60)
             cpu = cpu_seconds(process.pid) - cpu_before
             peak_kb = proc_status(process.pid, "VmHWM")
+            anon.stop()
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(120)
         finally:
+            anon.stop()
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(120)
@@ -587,6 +625,7 @@ def run(
         acked_s=load_ended - load_started,
         end_to_end_s=done - load_started,
         peak_rss_mb=peak_kb / 1024,
+        peak_anon_mb=anon.peak_kb / 1024,
         server_cpu_s=cpu,
         other_load=other_load,
         statuses=statuses,
@@ -658,14 +697,15 @@ def main() -> None:
     print()
     print(
         f"{'stored':>9} {'spans':>8} {'conns':>5} {'acked/s':>8} {'end-to-end/s':>12} "
-        f"{'peak RSS MB':>11} {'CPU µs/span':>11} {'other load':>10}  statuses"
+        f"{'peak RSS MB':>11} {'of it anon':>10} {'CPU µs/span':>11} {'other load':>10}  statuses"
     )
     for result in results:
         statuses = " ".join(f"{code}×{n}" for code, n in sorted(result.statuses.items()))
         print(
             f"{args.stored_spans:>9} {result.spans:>8} {args.connections:>5} "
             f"{result.spans / result.acked_s:>8,.0f} {result.spans / result.end_to_end_s:>12,.0f} "
-            f"{result.peak_rss_mb:>11.0f} {result.server_cpu_s * 1e6 / result.spans:>11.0f} "
+            f"{result.peak_rss_mb:>11.0f} {result.peak_anon_mb:>10.0f} "
+            f"{result.server_cpu_s * 1e6 / result.spans:>11.0f} "
             f"{result.other_load:>10.1f}  {statuses}"
         )
 
