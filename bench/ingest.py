@@ -364,7 +364,7 @@ class AnonPeak:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop sampling (again is harmless)."""
+        """Stop sampling and wait for the thread."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
@@ -609,7 +609,6 @@ def run(
             loader.join(60)
             cpu = cpu_seconds(process.pid) - cpu_before
             peak_kb = proc_status(process.pid, "VmHWM")
-            anon.stop()
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(120)
