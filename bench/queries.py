@@ -258,15 +258,11 @@ def main() -> None:
 
 
 def _plain(store: DuckDBStore, table: str, window_ns: int) -> list[Any]:
-    return (
-        store._reader()
-        .execute(
-            f"SELECT agent, start_ns // {MINUTE} AS minute, "
-            "quantile_cont(duration_ms, [0.5, 0.99]) FROM "
-            f"{table} WHERE project = ? AND start_ns >= ? AND start_ns < ? GROUP BY ALL",
-            [PROJECT, END_NS - window_ns, END_NS],
-        )
-        .fetchall()
+    return store._fetch(
+        f"SELECT agent, start_ns // {MINUTE} AS minute, "
+        "quantile_cont(duration_ms, [0.5, 0.99]) FROM "
+        f"{table} WHERE project = ? AND start_ns >= ? AND start_ns < ? GROUP BY ALL",
+        [PROJECT, END_NS - window_ns, END_NS],
     )
 
 

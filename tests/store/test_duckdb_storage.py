@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import threading
 from pathlib import Path
 
 import duckdb
@@ -15,7 +17,8 @@ from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
 ATTRIBUTES = json.dumps({"input.value": "terms of payment " * 40})
 
 
-def _runs(count: int) -> pa.Table:
+def _runs(count: int, varied: bool = False) -> pa.Table:
+    """`count` one-span runs; `varied` gives each its own attributes, which hardly compress."""
     spans = [
         {
             **dict.fromkeys(SPAN_COLUMN_NAMES),
@@ -30,7 +33,9 @@ def _runs(count: int) -> pa.Table:
             "duration_ms": 0.0,
             "status": "ok",
             "agent": "extractor",
-            "attributes": ATTRIBUTES,
+            "attributes": json.dumps({"input.value": random.randbytes(350).hex()})
+            if varied
+            else ATTRIBUTES,
             "resource": '{"service.name": "extractor"}',
             "received_ns": 0,
         }
@@ -96,8 +101,85 @@ def test_memory_limit_is_the_setting_default_or_the_one_given(tmp_path: Path) ->
             else DuckDBStore(tmp_path / "b.duckdb", memory_limit=given)
         )
         try:
-            row = store._reader().execute("SELECT current_setting('memory_limit')").fetchone()
-            assert row is not None and row[0] == _duckdb_reads(expected)
+            rows = store._fetch("SELECT current_setting('memory_limit')")
+            assert rows[0][0] == _duckdb_reads(expected)
         finally:
             store.close()
     assert Settings().duckdb_memory_limit == DUCKDB_MEMORY_LIMIT
+
+
+def _wal_bytes(path: Path) -> int:
+    wal = path.with_name(path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_settle_checkpoints_duckdbs_log_once_it_has_grown(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    store = DuckDBStore(path, checkpoint_bytes=2**30)
+    try:
+        store.apply(_runs(9000), 1)  # one whole row group goes to the file, the rest to the log
+        logged = _wal_bytes(path)
+        assert logged > 0  # the commit left it to `settle`
+        store.settle()
+        assert _wal_bytes(path) == logged  # below checkpoint_bytes: kept
+        store.checkpoint_bytes = logged
+        store.settle()
+        assert _wal_bytes(path) == 0
+    finally:
+        store.close()
+    reopened = DuckDBStore(path)
+    try:
+        assert reopened.count_spans() == 9000
+        assert reopened.applied_lsn() == 1
+    finally:
+        reopened.close()
+
+
+def test_settle_hands_back_the_cache_and_keeps_the_limit(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb", memory_limit="96MB", checkpoint_bytes=0)
+    try:
+        store.apply(_runs(20_000, varied=True), 1)
+        store.settle()  # checkpointed: every block is in the file
+        # Reading every span's attributes caches the blocks they are in.
+        assert store._fetch("SELECT sum(length(attributes)) FROM spans")[0][0] > 10**7
+        cached = sum(store.memory_bytes().values())
+        assert cached > 8 * 2**20
+        store.settle()
+        assert sum(store.memory_bytes().values()) <= 8 * 2**20 < cached
+        limit = store._fetch("SELECT current_setting('memory_limit')")[0][0]
+        assert limit == _duckdb_reads("96MB")
+    finally:
+        store.close()
+
+
+def test_queries_never_fail_for_the_cache_being_handed_back(tmp_path: Path) -> None:
+    """Evicting means lowering DuckDB's memory_limit for a moment: a query that needed memory
+    then would run out of it, unless upkeep waits for the queries and they for it."""
+    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
+    store.apply(_runs(20_000, varied=True), 1)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def query() -> None:
+        try:
+            while not stop.is_set():
+                # Sorting 14 MB of text needs more than the 8MB the cache is cut back to.
+                rows = store._fetch("SELECT attributes FROM spans ORDER BY start_ns DESC LIMIT 1")
+                assert rows
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=query) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(1000):
+            store.settle()
+            if errors:
+                break
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        store.close()
+    assert not errors, errors[0]

@@ -107,6 +107,7 @@ class Writer:
             try:
                 if self.apply_pending():
                     self.last_error = None
+                    self._settle()
                     continue
             except Exception as exc:  # keep going: the log still holds the records
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -120,6 +121,14 @@ class Writer:
                 continue
             self._wake.wait(0.05)
             self._wake.clear()
+
+    def _settle(self) -> None:
+        """The store's upkeep, once the batch just applied is released."""
+        try:
+            self.store.settle()
+        except Exception as exc:  # the batch is stored; upkeep is tried again after the next
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("store upkeep after a write failed")
 
     def drain(self, timeout_s: float = 30.0) -> bool:
         """Apply everything in the log (used at shutdown); True when nothing is left."""

@@ -112,6 +112,12 @@ class Store(Protocol):
         """The last log position whose spans are in the store (0 when none)."""
         ...
 
+    def settle(self) -> None:
+        """Upkeep between writes, called by the writer when it holds no batch: make the
+        database's own log part of its files when it has grown, and hand back memory the
+        database holds only as a cache."""
+        ...
+
     def list_runs(
         self, where: RunFilter, limit: int, after: tuple[int, str, str] | None
     ) -> list[Row]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
@@ -93,14 +94,21 @@ class DriftQueries:
 
     if TYPE_CHECKING:
 
-        def _reader(self) -> duckdb.DuckDBPyConnection: ...
+        def _reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+
+        def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def _create_drift_tables(self) -> None:
         self._con.execute(_BASELINES_SQL).fetchall()
 
     def input_features(self, where: RunFilter, limit: int) -> InputFeatures:
         """See `Store.input_features`."""
-        con = self._reader()
+        with self._reading() as con:
+            return self._input_features(con, where, limit)
+
+    def _input_features(
+        self, con: duckdb.DuckDBPyConnection, where: RunFilter, limit: int
+    ) -> InputFeatures:
         clauses, params = _run_filter_sql(where)
         picked = con.sql(
             f"SELECT trace_id, span_id, start_ns, version FROM runs WHERE {clauses} "
@@ -184,18 +192,13 @@ class DriftQueries:
         if agent is not None:
             sql += " AND agent = ?"
             params.append(agent)
-        rows = self._reader().execute(sql + " ORDER BY agent, name", params).fetchall()
+        rows = self._fetch(sql + " ORDER BY agent, name", params)
         return [_baseline(row, None) for row in rows]
 
     def get_baseline(self, project: str, name: str) -> StoredBaseline | None:
         """See `Store.get_baseline`."""
-        rows = (
-            self._reader()
-            .execute(
-                f"SELECT {_BASELINE_COLUMNS}, features FROM baselines "
-                "WHERE project = ? AND name = ?",
-                [project, name],
-            )
-            .fetchall()
+        rows = self._fetch(
+            f"SELECT {_BASELINE_COLUMNS}, features FROM baselines WHERE project = ? AND name = ?",
+            [project, name],
         )
         return _baseline(rows[0][:-1], rows[0][-1]) if rows else None

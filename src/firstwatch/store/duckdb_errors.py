@@ -13,8 +13,6 @@ import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-import duckdb
-
 from firstwatch.store.base import Row, RunFilter
 
 # A failed run or step without a class still has one (design.md §4.2: exactly one each).
@@ -54,8 +52,6 @@ class ErrorQueries:
     """Mixed into `DuckDBStore`: the error and status capability's queries."""
 
     if TYPE_CHECKING:
-
-        def _reader(self) -> duckdb.DuckDBPyConnection: ...
 
         def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 

@@ -110,7 +110,7 @@ class LatencyQueries:
 
     if TYPE_CHECKING:
 
-        def _reader(self) -> duckdb.DuckDBPyConnection: ...
+        def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
         def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
@@ -230,14 +230,10 @@ class LatencyQueries:
                 clauses.append("end_ns > ?")
                 params.append(scope.since_ns)
                 # Children start after their parent: from the earliest call in flight on.
-                found = (
-                    self._reader()
-                    .execute(
-                        f"SELECT min(start_ns) FROM steps WHERE {' AND '.join(clauses)} "
-                        "AND dependency IS NOT NULL",
-                        params,
-                    )
-                    .fetchall()
+                found = self._fetch(
+                    f"SELECT min(start_ns) FROM steps WHERE {' AND '.join(clauses)} "
+                    "AND dependency IS NOT NULL",
+                    params,
                 )
                 earliest = found[0][0] if found and found[0][0] is not None else scope.since_ns
         else:

@@ -65,3 +65,30 @@ def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Pa
         writer.stop()
         wal.close()
         store.close()
+
+
+def test_after_each_write_the_store_checkpoints_and_hands_back_its_cache(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path / "wal")
+    for number in range(4):
+        wal.append(_record(number))
+    path = tmp_path / "s.duckdb"
+    store = DuckDBStore(path, checkpoint_bytes=0)
+    duckdb_log = path.with_name(path.name + ".wal")
+
+    def logged() -> int:
+        return duckdb_log.stat().st_size if duckdb_log.exists() else 0
+
+    writer = Writer(store, wal, batch_spans=SPANS)  # one transaction a record
+    writer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while (writer.lag_lsn() or logged()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer.lag_lsn() == 0, writer.last_error
+        assert logged() == 0  # every write checkpointed by `settle`
+        assert store.count_spans("default") == 4 * SPANS
+        assert sum(store.memory_bytes().values()) <= 8 * 2**20
+    finally:
+        writer.stop()
+        wal.close()
+        store.close()
