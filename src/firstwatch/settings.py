@@ -38,9 +38,10 @@ def _parse_optional_bool(text: str) -> bool | None:
 
 
 DUCKDB_MEMORY_LIMIT = "128MB"
-"""DuckDB's default memory_limit. DuckDB keeps the blocks of the file it has written or read cached
-up to this limit, so a long-running server's memory settles near it plus the rest of the process
-(docs/benchmarks.md): 128MB keeps it under 400 MB; at 512MB it passed 540 MB and kept growing."""
+"""DuckDB's default memory_limit: the most its cache of the file and its working memory take.
+The writer cuts the cache back after each write, so under steady ingest the server peaks at
+330–360 MB (docs/benchmarks.md); between writes, queries may fill the cache up to the limit. Below
+about 96MB the heaviest queries over 10M spans run out of memory."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,9 @@ class Settings:
         "duckdb_memory_limit",
         str,
         DUCKDB_MEMORY_LIMIT,
-        "DuckDB's memory_limit for the embedded store: its cache of the file and its working "
-        "memory. The server's memory settles near this plus about 250 MB; more makes the heaviest "
-        "queries over millions of spans faster.",
+        "DuckDB's memory_limit for the embedded store: the most its cache of the file and its "
+        "working memory take (the cache is cut back after each write). More makes the heaviest "
+        "queries over millions of spans faster; below about 96MB they run out of memory.",
         "str",
     )
     writer_batch_spans: int = _setting(
