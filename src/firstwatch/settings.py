@@ -40,7 +40,7 @@ def _parse_optional_bool(text: str) -> bool | None:
 DUCKDB_MEMORY_LIMIT = "128MB"
 """DuckDB's default memory_limit: the most its cache of the file and its working memory take.
 The writer cuts the cache back after each write, so under steady ingest the server peaks at
-330–360 MB (docs/benchmarks.md); between writes, queries may fill the cache up to the limit. Below
+330–370 MB (docs/benchmarks.md); between writes, queries may fill the cache up to the limit. Below
 about 96MB the heaviest queries over 10M spans run out of memory."""
 
 

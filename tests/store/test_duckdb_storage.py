@@ -152,6 +152,27 @@ def test_settle_hands_back_the_cache_and_keeps_the_limit(tmp_path: Path) -> None
         store.close()
 
 
+def test_settle_keeps_rows_not_yet_checkpointed_in_memory(tmp_path: Path) -> None:
+    """Evicting them would write them to DuckDB's temporary files, to read back at the
+    checkpoint."""
+    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
+    try:
+        store.apply(_runs(20_000, varied=True), 1)
+        store.settle()  # checkpointed
+        store.checkpoint_bytes = 2**30
+        later = _runs(28_000, varied=True).slice(20_000)  # not a whole row group: kept in memory
+        store.apply(later, 2)
+        for _ in range(3):
+            assert store._fetch("SELECT sum(length(attributes)) FROM spans")[0][0] > 10**7
+            store.settle()
+            assert store._fetch("SELECT count(*) FROM duckdb_temporary_files()")[0][0] == 0
+        unsaved = store.memory_bytes().get("in_memory_table", 0)
+        assert unsaved > 2**20
+        assert sum(store.memory_bytes().values()) <= unsaved + 8 * 2**20
+    finally:
+        store.close()
+
+
 def test_queries_never_fail_for_the_cache_being_handed_back(tmp_path: Path) -> None:
     """Evicting means lowering DuckDB's memory_limit for a moment: a query that needed memory
     then would run out of it, unless upkeep waits for the queries and they for it."""

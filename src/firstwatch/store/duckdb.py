@@ -42,8 +42,9 @@ commit that crossed the size, it took that transaction 230 ms longer and 25 MB m
 
 # DuckDB still checkpoints at commit beyond this, should nothing call `settle` for a while.
 _AUTO_CHECKPOINT = "64MB"
-# What DuckDB's cache of the file is cut back to after each write (`DuckDBStore.settle`).
-_CACHE_FLOOR = "8MB"
+# What DuckDB's cache of the file is cut back to after each write (`DuckDBStore.settle`), beyond
+# the rows written since the last checkpoint (evicting those would write them to temporary files).
+_CACHE_FLOOR_BYTES = 8 * 2**20
 
 _SQL_TYPES = {
     pa.string(): "VARCHAR",
@@ -390,10 +391,11 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         """See `Store.settle`: checkpoint DuckDB's log once it reaches `checkpoint_bytes`, then
         cut DuckDB's cache of the file back, unless a query is running.
 
-        DuckDB keeps the blocks a write touched cached up to `memory_limit` and takes the next
-        write's working memory from that cache, so under steady ingest it held its whole limit;
-        the file's pages stay in the system's page cache. Lowering the limit for a moment is how
-        DuckDB is told to evict; a query needing memory in that moment would fail, hence the gate.
+        DuckDB keeps the blocks a write touched cached, up to `memory_limit`, so under steady
+        ingest its cache grew with the store; the file's pages stay in the system's page cache
+        anyway. Lowering the limit for a moment is how DuckDB is told to evict. A query needing
+        memory in that moment would fail, hence the gate; queries that start then wait the 5–20
+        ms it takes.
         """
         with self._write_lock:
             with contextlib.suppress(FileNotFoundError):
@@ -403,8 +405,12 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             with self._gate.alone() as alone:
                 if not alone:
                     return
+                unsaved = self._con.execute(
+                    "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
+                    "WHERE tag = 'IN_MEMORY_TABLE'"
+                ).fetchall()[0][0]
                 try:
-                    _run(self._con, f"SET memory_limit = '{_CACHE_FLOOR}'")
+                    _run(self._con, f"SET memory_limit = '{unsaved + _CACHE_FLOOR_BYTES}B'")
                 except duckdb.OutOfMemoryException:
                     pass  # blocks still in use; what could be evicted was
                 finally:
