@@ -39,9 +39,9 @@ def _parse_optional_bool(text: str) -> bool | None:
 
 DUCKDB_MEMORY_LIMIT = "128MB"
 """DuckDB's default memory_limit: the most its cache of the file and its working memory take.
-The writer cuts the cache back after each write, so under steady ingest the server peaks at
-330–370 MB (docs/benchmarks.md); between writes, queries may fill the cache up to the limit. Below
-about 96MB the heaviest queries over 10M spans run out of memory."""
+The writer cuts the cache back after each large write, so under heavy ingest the server peaks at
+330–370 MB (docs/benchmarks.md); otherwise queries may fill the cache up to the limit. Below about
+96MB the heaviest queries over 10M spans run out of memory."""
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ class Settings:
         str,
         DUCKDB_MEMORY_LIMIT,
         "DuckDB's memory_limit for the embedded store: the most its cache of the file and its "
-        "working memory take (the cache is cut back after each write). More makes the heaviest "
-        "queries over millions of spans faster; below about 96MB they run out of memory.",
+        "working memory take (the cache is cut back after each large write). More makes the "
+        "heaviest queries over millions of spans faster; below about 96MB they run out of memory.",
         "str",
     )
     writer_batch_spans: int = _setting(

@@ -138,14 +138,15 @@ def test_settle_checkpoints_duckdbs_log_once_it_has_grown(tmp_path: Path) -> Non
 def test_settle_hands_back_the_cache_and_keeps_the_limit(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "s.duckdb", memory_limit="96MB", checkpoint_bytes=0)
     try:
-        store.apply(_runs(20_000, varied=True), 1)
+        store.apply(_runs(30_000, varied=True), 1)
         store.settle()  # checkpointed: every block is in the file
         # Reading every span's attributes caches the blocks they are in.
         assert store._fetch("SELECT sum(length(attributes)) FROM spans")[0][0] > 10**7
         cached = sum(store.memory_bytes().values())
-        assert cached > 8 * 2**20
+        assert cached > 12 * 2**20
         store.settle()
-        assert sum(store.memory_bytes().values()) <= 8 * 2**20 < cached
+        # The 8MB floor, and the few KB the query that reads the figures takes.
+        assert sum(store.memory_bytes().values()) <= 9 * 2**20
         limit = store._fetch("SELECT current_setting('memory_limit')")[0][0]
         assert limit == _duckdb_reads("96MB")
     finally:
@@ -168,7 +169,7 @@ def test_settle_keeps_rows_not_yet_checkpointed_in_memory(tmp_path: Path) -> Non
             assert store._fetch("SELECT count(*) FROM duckdb_temporary_files()")[0][0] == 0
         unsaved = store.memory_bytes().get("in_memory_table", 0)
         assert unsaved > 2**20
-        assert sum(store.memory_bytes().values()) <= unsaved + 8 * 2**20
+        assert sum(store.memory_bytes().values()) <= unsaved + 9 * 2**20
     finally:
         store.close()
 

@@ -21,6 +21,12 @@ writer's memory, as a batch in memory takes about its logged size, then as much 
 and in rebuilding runs."""
 
 
+HAND_BACK_SHARE = 4
+"""After a transaction of at least 1/HAND_BACK_SHARE of `batch_bytes` of log, the store hands back
+its cache (`Store.settle`): large transactions come when the writer is behind, and their working
+memory would stack on the cache. After smaller ones the cache stays warm for queries."""
+
+
 RELAX_AFTER = 64
 """Transactions applied after a failure before the writer tries its full batch size again."""
 
@@ -53,6 +59,7 @@ class Writer:
         self.last_error: str | None = None
         self.spans_applied = 0
         self.last_apply_s = 0.0
+        self._last_bytes = 0
         # Bytes of log read for the next transaction: halved after a failed one (a store short of
         # memory fails a large batch every time; smaller ones go through) and kept at most there
         # for the next RELAX_AFTER transactions, so that it does not fail every other one.
@@ -78,12 +85,13 @@ class Writer:
     def apply_pending(self) -> int:
         """Apply one batch of pending records; returns how many records were applied."""
         tables: list[pa.Table] = []
-        rows = 0
+        rows = logged = 0
         last = self.applied_lsn
         for lsn, payload in self.wal.read_from(self.applied_lsn, max_bytes=self._budget):
             table = decode_batch(payload)
             tables.append(table)
             rows += table.num_rows
+            logged += len(payload)
             last = lsn
             if rows >= self.batch_spans:
                 break
@@ -92,6 +100,7 @@ class Writer:
         started = time.perf_counter()
         added = self.store.apply(pa.concat_tables(tables), last)
         self.last_apply_s = time.perf_counter() - started
+        self._last_bytes = logged
         self.spans_applied += added
         count = last - self.applied_lsn
         self.applied_lsn = last
@@ -125,7 +134,9 @@ class Writer:
     def _settle(self) -> None:
         """The store's upkeep, once the batch just applied is released."""
         try:
-            self.store.settle()
+            self.store.settle(
+                hand_back_cache=self._last_bytes >= self.batch_bytes // HAND_BACK_SHARE
+            )
         except Exception as exc:  # the batch is stored; upkeep is tried again after the next
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("store upkeep after a write failed")

@@ -112,10 +112,10 @@ class Store(Protocol):
         """The last log position whose spans are in the store (0 when none)."""
         ...
 
-    def settle(self) -> None:
+    def settle(self, *, hand_back_cache: bool = True) -> None:
         """Upkeep between writes, called by the writer when it holds no batch: make the
-        database's own log part of its files when it has grown, and hand back memory the
-        database holds only as a cache."""
+        database's own log part of its files when it has grown, and, with `hand_back_cache`,
+        hand back memory the database holds only as a cache."""
         ...
 
     def list_runs(

@@ -42,7 +42,7 @@ commit that crossed the size, it took that transaction 230 ms longer and 25 MB m
 
 # DuckDB still checkpoints at commit beyond this, should nothing call `settle` for a while.
 _AUTO_CHECKPOINT = "64MB"
-# What DuckDB's cache of the file is cut back to after each write (`DuckDBStore.settle`), beyond
+# What DuckDB's cache of the file is cut back to after a large write (`DuckDBStore.settle`), beyond
 # the rows written since the last checkpoint (evicting those would write them to temporary files).
 _CACHE_FLOOR_BYTES = 8 * 2**20
 
@@ -387,9 +387,9 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             _run(con, _insert_keyed("steps", "new_steps"))
         return len(fresh)
 
-    def settle(self) -> None:
+    def settle(self, *, hand_back_cache: bool = True) -> None:
         """See `Store.settle`: checkpoint DuckDB's log once it reaches `checkpoint_bytes`, then
-        cut DuckDB's cache of the file back, unless a query is running.
+        cut DuckDB's cache of the file back (`hand_back_cache`), unless a query is running.
 
         DuckDB keeps the blocks a write touched cached, up to `memory_limit`, so under steady
         ingest its cache grew with the store; the file's pages stay in the system's page cache
@@ -402,6 +402,8 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                 wal = self.path.with_name(self.path.name + ".wal")
                 if wal.stat().st_size >= self.checkpoint_bytes:
                     _run(self._con, "CHECKPOINT")
+            if not hand_back_cache:
+                return
             with self._gate.alone() as alone:
                 if not alone:
                     return
@@ -509,7 +511,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
 
     def memory_bytes(self) -> dict[str, int]:
         """See `Store.memory_bytes`: DuckDB's buffer manager by tag (`base_table` is the cache of
-        the file's blocks, which grows up to `memory_limit` and is cut back after each write;
+        the file's blocks, which grows up to `memory_limit` and is cut back after large writes;
         `in_memory_table` is data written since the last checkpoint)."""
         rows = self._fetch(
             "SELECT lower(tag), memory_usage_bytes FROM duckdb_memory() "

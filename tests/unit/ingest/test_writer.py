@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 
@@ -17,8 +18,9 @@ RECORDS = 64
 SPANS = 512
 
 
-def _record(number: int) -> bytes:
-    """One logged batch: 512 one-span traces with about 4 KB of attributes each."""
+def _record(number: int, varied: bool = False) -> bytes:
+    """One logged batch: 512 one-span traces with about 4 KB of attributes each (`varied`: each
+    its own, which hardly compress)."""
     text = json.dumps({"input.value": " ".join(f"word{i}-{number}" for i in range(400))})
     rows = [
         {
@@ -34,7 +36,9 @@ def _record(number: int) -> bytes:
             "duration_ms": 0.001,
             "status": "ok",
             "agent": "extractor",
-            "attributes": text,
+            "attributes": json.dumps({"input.value": random.randbytes(2000).hex()})
+            if varied
+            else text,
             "received_ns": number,
         }
         for i in range(SPANS)
@@ -67,28 +71,57 @@ def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Pa
         store.close()
 
 
-def test_after_each_write_the_store_checkpoints_and_hands_back_its_cache(tmp_path: Path) -> None:
+def _cached(store: DuckDBStore) -> int:
+    """Read every span's attributes (which caches their blocks); DuckDB's memory after it."""
+    assert store._fetch("SELECT sum(length(attributes)) FROM spans")[0][0] > 0
+    return sum(store.memory_bytes().values())
+
+
+def test_after_a_large_write_the_store_hands_back_its_cache(tmp_path: Path) -> None:
     wal = WriteAheadLog(tmp_path / "wal")
-    for number in range(4):
-        wal.append(_record(number))
-    path = tmp_path / "s.duckdb"
-    store = DuckDBStore(path, checkpoint_bytes=0)
-    duckdb_log = path.with_name(path.name + ".wal")
+    for number in range(8):
+        wal.append(_record(number, varied=True))
+    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
+    try:
+        # One transaction a record (2 MB of log), more than a quarter of `batch_bytes`: large.
+        _apply_all(Writer(store, wal, batch_spans=SPANS, batch_bytes=4 * 2**20))
+        assert store.count_spans("default") == 8 * SPANS
+        assert _cached(store) > 10 * 2**20
+        wal.append(_record(8, varied=True))
+        _apply_all(Writer(store, wal, batch_spans=SPANS, batch_bytes=4 * 2**20))
+        # Checkpointed, so nothing is kept beyond the 8MB floor (and the query's own few KB).
+        assert sum(store.memory_bytes().values()) <= 9 * 2**20
+    finally:
+        wal.close()
+        store.close()
 
-    def logged() -> int:
-        return duckdb_log.stat().st_size if duckdb_log.exists() else 0
 
-    writer = Writer(store, wal, batch_spans=SPANS)  # one transaction a record
+def test_after_a_small_write_the_cache_stays_warm_for_queries(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path / "wal")
+    for number in range(16):
+        wal.append(_record(number, varied=True))
+    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
+    try:
+        _apply_all(Writer(store, wal, batch_spans=8 * SPANS))
+        cached = _cached(store)
+        assert cached > 12 * 2**20
+        wal.append(_record(16, varied=True))
+        # 2 MB of log in one transaction, less than a quarter of the default 32 MiB: small.
+        _apply_all(Writer(store, wal, batch_spans=SPANS))
+        assert store.count_spans("default") == 17 * SPANS
+        assert sum(store.memory_bytes().values()) >= cached
+    finally:
+        wal.close()
+        store.close()
+
+
+def _apply_all(writer: Writer) -> None:
+    """Run `writer` until the log is applied; stopping it waits for the store's upkeep."""
     writer.start()
     try:
         deadline = time.monotonic() + 60
-        while (writer.lag_lsn() or logged()) and time.monotonic() < deadline:
+        while writer.lag_lsn() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert writer.lag_lsn() == 0, writer.last_error
-        assert logged() == 0  # every write checkpointed by `settle`
-        assert store.count_spans("default") == 4 * SPANS
-        assert sum(store.memory_bytes().values()) <= 8 * 2**20
     finally:
         writer.stop()
-        wal.close()
-        store.close()
