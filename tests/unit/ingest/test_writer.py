@@ -77,11 +77,16 @@ def _cached(store: DuckDBStore) -> int:
     return sum(store.memory_bytes().values())
 
 
-def test_after_a_large_write_the_store_hands_back_its_cache(tmp_path: Path) -> None:
+def _logged(tmp_path: Path, records: int) -> tuple[WriteAheadLog, DuckDBStore]:
+    """A log of `records` varied records and an empty store that checkpoints after every write."""
     wal = WriteAheadLog(tmp_path / "wal")
-    for number in range(8):
+    for number in range(records):
         wal.append(_record(number, varied=True))
-    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
+    return wal, DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
+
+
+def test_after_a_large_write_the_store_hands_back_its_cache(tmp_path: Path) -> None:
+    wal, store = _logged(tmp_path, 8)
     try:
         # One transaction a record (2 MB of log), more than a quarter of `batch_bytes`: large.
         _apply_all(Writer(store, wal, batch_spans=SPANS, batch_bytes=4 * 2**20))
@@ -97,10 +102,7 @@ def test_after_a_large_write_the_store_hands_back_its_cache(tmp_path: Path) -> N
 
 
 def test_after_a_small_write_the_cache_stays_warm_for_queries(tmp_path: Path) -> None:
-    wal = WriteAheadLog(tmp_path / "wal")
-    for number in range(16):
-        wal.append(_record(number, varied=True))
-    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
+    wal, store = _logged(tmp_path, 16)
     try:
         _apply_all(Writer(store, wal, batch_spans=8 * SPANS))
         cached = _cached(store)
