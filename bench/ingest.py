@@ -27,6 +27,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import signal
 import socket
 import struct
@@ -573,8 +574,11 @@ def run(
             base_runs = listed_runs(port)
             ctx = mp.get_context("spawn")
             ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
+            # A daemon, so that it cannot outlive the benchmark waiting for `go` if a step fails.
             loader = ctx.Process(
-                target=load, args=(port, str(bodies_path), connections, ready, go, out)
+                target=load,
+                args=(port, str(bodies_path), connections, ready, go, out),
+                daemon=True,
             )
             loader.start()
             if not ready.wait(120):
@@ -585,7 +589,7 @@ def run(
                 form = {".txt": "raw", ".json": "speedscope"}.get(profile.suffix, "flamegraph")
                 spy = subprocess.Popen(
                     [
-                        *("py-spy", "record", "--pid", str(process.pid), "--output", str(profile)),
+                        *(py_spy(), "record", "--pid", str(process.pid), "--output", str(profile)),
                         *("--format", form, "--rate", "200", "--threads", "--gil", "--nonblocking"),
                     ],
                     stdout=subprocess.DEVNULL,
@@ -631,6 +635,15 @@ def run(
     )
 
 
+def py_spy() -> str:
+    """The py-spy beside this interpreter (a virtual environment's), or on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        raise SystemExit("--profile needs py-spy: pip install py-spy")
+    return found
+
+
 def python_loop_s(steps: int = 20_000_000) -> float:
     """Seconds one core takes for a plain Python loop: how fast the machine is right now, so that
     runs on a busier or slower machine can be told apart (the same code took a third more CPU a
@@ -663,6 +676,8 @@ def main() -> None:
         "collapsed stacks, .json speedscope)",
     )
     args = parser.parse_args()
+    if args.profile is not None:
+        py_spy()  # fail now, not after building the requests
     print(f"machine speed: a 20-million-step Python loop takes {python_loop_s():.2f} s", flush=True)
     env = {}
     if args.duckdb_memory_limit:
