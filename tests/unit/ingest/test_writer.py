@@ -50,6 +50,18 @@ def _record(number: int, varied: bool = False) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
+def _apply_all(writer: Writer, timeout_s: float = 60) -> None:
+    """Run `writer` until the log is applied; stopping it waits for the store's upkeep."""
+    writer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while writer.lag_lsn() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer.lag_lsn() == 0, writer.last_error
+    finally:
+        writer.stop()
+
+
 def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Path) -> None:
     wal = WriteAheadLog(tmp_path / "wal")
     for number in range(RECORDS):
@@ -57,16 +69,11 @@ def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Pa
     # A store this small cannot take the whole log (about 130 MB) in one transaction.
     store = DuckDBStore(tmp_path / "s.duckdb", memory_limit="32MB")
     writer = Writer(store, wal, batch_spans=10**9, batch_bytes=2**30)
-    writer.start()
     try:
-        deadline = time.monotonic() + 120
-        while writer.lag_lsn() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert writer.lag_lsn() == 0, writer.last_error
+        _apply_all(writer, timeout_s=120)
         assert writer.spans_applied == RECORDS * SPANS
         assert store.count_spans("default") == RECORDS * SPANS
     finally:
-        writer.stop()
         wal.close()
         store.close()
 
@@ -115,15 +122,3 @@ def test_after_a_small_write_the_cache_stays_warm_for_queries(tmp_path: Path) ->
     finally:
         wal.close()
         store.close()
-
-
-def _apply_all(writer: Writer) -> None:
-    """Run `writer` until the log is applied; stopping it waits for the store's upkeep."""
-    writer.start()
-    try:
-        deadline = time.monotonic() + 60
-        while writer.lag_lsn() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert writer.lag_lsn() == 0, writer.last_error
-    finally:
-        writer.stop()
