@@ -99,9 +99,11 @@ def encode_batch(batch: MappedBatch) -> bytes:
 
 
 def decode_batch(payload: bytes) -> pa.Table:
-    """Inverse of `encode_batch`."""
+    """Inverse of `encode_batch`; a batch logged with the column types of an earlier version is
+    cast to today's (`resource` was plain text)."""
     with pa.ipc.open_stream(payload) as reader:
-        return reader.read_all()
+        table = reader.read_all()
+    return table if table.schema == SPAN_SCHEMA else table.cast(SPAN_SCHEMA)
 
 
 class Ingestor:

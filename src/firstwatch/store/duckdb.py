@@ -48,6 +48,7 @@ _CACHE_FLOOR_BYTES = 8 * 2**20
 
 _SQL_TYPES = {
     pa.string(): "VARCHAR",
+    pa.dictionary(pa.int32(), pa.string()): "VARCHAR",
     pa.int8(): "TINYINT",
     pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",

@@ -6,7 +6,9 @@ from typing import Final
 
 import pyarrow as pa
 
-# (name, arrow type). Hot fields are typed columns; the rest of a span stays in JSON text.
+# (name, arrow type). Hot fields are typed columns; the rest of a span stays in JSON text. Each span
+# of a request carries the JSON of its resource, the same for all of them: dictionary-encoded, the
+# log and the writer's batches hold it once a request (it was a sixth of a logged span's bytes).
 SPAN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
     ("project", pa.string()),
     ("trace_id", pa.string()),
@@ -40,7 +42,7 @@ SPAN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
     ("input_preview", pa.string()),
     ("output_preview", pa.string()),
     ("attributes", pa.string()),
-    ("resource", pa.string()),
+    ("resource", pa.dictionary(pa.int32(), pa.string())),
     ("events", pa.string()),
     ("received_ns", pa.int64()),
     ("error_fingerprint", pa.string()),

@@ -18,7 +18,7 @@ RECORDS = 64
 SPANS = 512
 
 
-def _record(number: int, varied: bool = False) -> bytes:
+def _record(number: int, varied: bool = False, schema: pa.Schema = SPAN_SCHEMA) -> bytes:
     """One logged batch: 512 one-span traces with about 4 KB of attributes each (`varied`: each
     its own, which hardly compress)."""
     text = json.dumps({"input.value": " ".join(f"word{i}-{number}" for i in range(400))})
@@ -39,13 +39,14 @@ def _record(number: int, varied: bool = False) -> bytes:
             "attributes": json.dumps({"input.value": random.randbytes(2000).hex()})
             if varied
             else text,
+            "resource": json.dumps({"service.name": f"svc-{number}"}),
             "received_ns": number,
         }
         for i in range(SPANS)
     ]
-    table = pa.Table.from_pylist(rows, schema=SPAN_SCHEMA)
+    table = pa.Table.from_pylist(rows, schema=schema)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, SPAN_SCHEMA) as stream:
+    with pa.ipc.new_stream(sink, schema) as stream:
         stream.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
 
@@ -73,6 +74,31 @@ def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Pa
         _apply_all(writer, timeout_s=120)
         assert writer.spans_applied == RECORDS * SPANS
         assert store.count_spans("default") == RECORDS * SPANS
+    finally:
+        wal.close()
+        store.close()
+
+
+def test_records_logged_by_an_earlier_version_are_applied_with_todays(tmp_path: Path) -> None:
+    # Before, `resource` was logged as plain text; today it is dictionary-encoded.
+    earlier = pa.schema(
+        [
+            field.with_type(pa.string()) if field.name == "resource" else field
+            for field in SPAN_SCHEMA
+        ]
+    )
+    assert earlier != SPAN_SCHEMA
+    wal = WriteAheadLog(tmp_path / "wal")
+    wal.append(_record(0, schema=earlier))
+    wal.append(_record(1))
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    try:
+        # Both in one transaction, which a batch of two schemas could not be.
+        assert Writer(store, wal).apply_pending() == 2
+        assert store._fetch("SELECT DISTINCT resource FROM spans ORDER BY 1") == [
+            ('{"service.name": "svc-0"}',),
+            ('{"service.name": "svc-1"}',),
+        ]
     finally:
         wal.close()
         store.close()
@@ -115,7 +141,7 @@ def test_after_a_small_write_the_cache_stays_warm_for_queries(tmp_path: Path) ->
         cached = _cached(store)
         assert cached > 12 * 2**20
         wal.append(_record(16, varied=True))
-        # 2 MB of log in one transaction, less than a quarter of the default 32 MiB: small.
+        # 2 MB of log in one transaction, less than a quarter of the default 27 MiB: small.
         _apply_all(Writer(store, wal, batch_spans=SPANS))
         assert store.count_spans("default") == 17 * SPANS
         assert sum(store.memory_bytes().values()) >= cached
