@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 BATCH_BYTES = 27 * 2**20
 """Most bytes of logged batches applied in one transaction (at least one batch): what bounds the
 writer's memory, as a batch in memory takes about its logged size, then as much again in the store
-and in rebuilding runs. About 17,000 spans of 1.3 KB (as OTLP protobuf): fewer a transaction, and
-the writer falls behind a full ingest (at 16 MiB, 18,000 spans/s end to end with answers of 503);
-more, and the peak rises by about 2 MB for each MiB."""
+and in rebuilding runs. About 17,000 spans of 1.3 KB (as OTLP protobuf). With half as many a
+transaction the writer fell behind a full ingest (18,000 spans/s end to end, and answers of 503);
+with more, the peak rises by about 2 MB for each MiB."""
 
 
 HAND_BACK_SHARE = 4

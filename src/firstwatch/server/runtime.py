@@ -112,15 +112,10 @@ against 18,400–19,700 at 5 ms (bench/ingest.py, six runs each, alternating).
 """
 
 
-def shorten_gil_turns(turn_s: float = GIL_TURN_S) -> None:
-    """Let a thread waiting for the GIL have it after `turn_s` (see `GIL_TURN_S`)."""
-    sys.setswitchinterval(turn_s)
-
-
 def serve(settings: Settings, *, announce: Callable[[str], None] | None = None) -> None:
     """Run until SIGTERM/SIGINT."""
     limit_malloc_arenas()
-    shorten_gil_turns()
+    sys.setswitchinterval(GIL_TURN_S)
     say = announce or (lambda text: print(text, file=sys.stderr, flush=True))
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
