@@ -5,7 +5,7 @@ Every backend implements this Protocol; the same suite in tests/store runs again
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,10 +99,17 @@ class StoredBaseline:
 class Store(Protocol):
     """What the server needs of a database."""
 
-    def apply(self, spans: pa.Table, lsn: int) -> int:
+    def apply(
+        self, spans: pa.Table, lsn: int, rows: Callable[[], Iterable[pa.Table]] | None = None
+    ) -> int:
         """Store spans (idempotent on project, trace_id, span_id), rebuild the runs and steps of
         the traces they touch (design.md §5 "Runs and names"), and record `lsn` as applied, in
         one transaction.
+
+        Without `rows`, `spans` has every column of `schema.SPAN_SCHEMA`. With it, `spans` needs
+        only those of `schema.NARROW_SPAN_SCHEMA`, and `rows()` gives the same spans again, in
+        the same order, with every column, a table at a time: only the insert reads them, so the
+        caller need not hold a whole batch's `INSERT_ONLY_COLUMNS` at once.
 
         Returns the number of spans newly stored.
         """

@@ -9,9 +9,10 @@ fetched by rowid. The span, run and step tables carry `trace_key` as a last colu
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from firstwatch.store.duckdb_materialize import materialize
 from firstwatch.store.query_gate import QueryGate
 from firstwatch.store.schema import (
     MATERIALIZE_COLUMNS,
+    NARROW_SPAN_SCHEMA,
     RUN_COLUMNS,
     RUN_ONLY_COLUMNS,
     SPAN_COLUMNS,
@@ -78,6 +80,7 @@ _VIEWS = (
     "known",
     "stored",
     "fresh",
+    "fresh_rows",
     "continued",
     "new_runs",
     "new_steps",
@@ -164,6 +167,26 @@ def _rows_of(table: str, view: str, traces: pa.Table) -> str:
         f"AND trace_key IN (SELECT trace_key FROM {view})) "
         f"AND (project, trace_id) IN (SELECT project, trace_id FROM {view})"
     )
+
+
+def _taken(
+    tables: Iterable[pa.Table], positions: list[int] | None, expected: int
+) -> Iterator[pa.RecordBatch]:
+    """The rows at `positions` (ascending, counted across `tables`; None: all of them), checking
+    that `tables` hold `expected` rows in all."""
+    offset = 0
+    for table in tables:
+        table = table.cast(SPAN_SCHEMA)
+        end = offset + table.num_rows
+        if positions is not None:
+            low, high = bisect.bisect_left(positions, offset), bisect.bisect_left(positions, end)
+            if high - low < table.num_rows:
+                taken = [p - offset for p in positions[low:high]]
+                table = table.take(pa.array(taken, pa.int64()))
+        offset = end
+        yield from table.to_batches()
+    if offset != expected:
+        raise ValueError(f"the spans' full rows number {offset}, not {expected}")
 
 
 class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
@@ -296,15 +319,20 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     # -- writing ---------------------------------------------------------------------------------
-    def apply(self, spans: pa.Table, lsn: int) -> int:
+    def apply(
+        self, spans: pa.Table, lsn: int, rows: Callable[[], Iterable[pa.Table]] | None = None
+    ) -> int:
         """See `Store.apply`."""
-        spans = spans.cast(SPAN_SCHEMA)
+        if rows is None:
+            spans = spans.cast(SPAN_SCHEMA)
+        else:
+            spans = spans.select(NARROW_SPAN_SCHEMA.names).cast(NARROW_SPAN_SCHEMA)
         incoming = spans.append_column("pos", pa.array(range(spans.num_rows), pa.int64()))
         with self._write_lock:
             con = self._con
             _run(con, "BEGIN TRANSACTION")
             try:
-                added = self._apply(con, incoming)
+                added = self._apply(con, incoming, rows)
                 _run(con, "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn])
                 _run(con, "COMMIT")
             except BaseException:
@@ -315,7 +343,12 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                     con.unregister(view)
         return added
 
-    def _apply(self, con: duckdb.DuckDBPyConnection, incoming: pa.Table) -> int:
+    def _apply(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        incoming: pa.Table,
+        rows: Callable[[], Iterable[pa.Table]] | None,
+    ) -> int:
         con.register("incoming", incoming)
         touched = con.sql(
             f"SELECT project, trace_id, {_TRACE_KEY} AS trace_key FROM incoming "
@@ -347,8 +380,17 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         ).to_arrow_table()["pos"]
         if not len(fresh):
             return 0
-        con.register("fresh", incoming if len(fresh) == incoming.num_rows else incoming.take(fresh))
-        _run(con, _insert_keyed("spans", "fresh", "pos"))
+        everything = len(fresh) == incoming.num_rows
+        con.register("fresh", incoming if everything else incoming.take(fresh))
+        if rows is None:
+            _run(con, _insert_keyed("spans", "fresh", "pos"))
+        else:
+            picked = None if everything else fresh.to_pylist()
+            stream = pa.RecordBatchReader.from_batches(
+                SPAN_SCHEMA, _taken(rows(), picked, incoming.num_rows)
+            )
+            con.register("fresh_rows", stream)
+            _run(con, _insert_keyed("spans", "fresh_rows"))
         # Rebuild the runs and steps of every trace that gained spans, from all its spans.
         runs, steps = materialize(
             con,

@@ -52,6 +52,13 @@ SPAN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
 SPAN_SCHEMA: Final = pa.schema(list(SPAN_COLUMNS))
 SPAN_COLUMN_NAMES: Final = tuple(name for name, _ in SPAN_COLUMNS)
 
+# The bulk of a span (two thirds of its bytes), read only by the insert into `spans`: a writer may
+# hand the store its batch without them and stream them to the insert (`Store.apply`).
+INSERT_ONLY_COLUMNS: Final = ("attributes", "resource", "events")
+NARROW_SPAN_SCHEMA: Final = pa.schema(
+    [(name, typ) for name, typ in SPAN_COLUMNS if name not in INSERT_ONLY_COLUMNS]
+)
+
 # What run materialisation reads of each span of a touched trace. The RUN_ONLY_COLUMNS among them
 # are read only from spans that can be runs (agent-marked, or without a parent), so a store may
 # leave them empty on the others.

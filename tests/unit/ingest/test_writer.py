@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow as pa
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.ingest.writer import Writer
 from firstwatch.store.duckdb import DuckDBStore
-from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import INSERT_ONLY_COLUMNS, SPAN_COLUMN_NAMES, SPAN_SCHEMA
 
 RECORDS = 64
 SPANS = 512
@@ -102,6 +103,60 @@ def test_records_logged_by_an_earlier_version_are_applied_with_todays(tmp_path: 
     finally:
         wal.close()
         store.close()
+
+
+class _Watched(DuckDBStore):
+    """A store that notes the columns of each batch the writer hands it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.handed: list[tuple[str, ...]] = []
+
+    def apply(
+        self, spans: pa.Table, lsn: int, rows: Callable[[], Iterable[pa.Table]] | None = None
+    ) -> int:
+        self.handed.append(tuple(spans.column_names))
+        return super().apply(spans, lsn, rows)
+
+
+def test_the_writer_holds_its_batch_without_the_columns_only_the_insert_reads(
+    tmp_path: Path,
+) -> None:
+    wal = WriteAheadLog(tmp_path / "wal")
+    for number in range(3):
+        wal.append(_record(number, varied=True))
+    wal.append(_record(0, varied=True))  # a copy of spans already logged: skipped
+    store = _Watched(tmp_path / "s.duckdb")
+    try:
+        writer = Writer(store, wal, batch_spans=2 * SPANS)
+        assert writer.apply_pending() == 2 and writer.apply_pending() == 2
+        assert writer.spans_applied == 3 * SPANS
+        assert store.handed and not any(
+            set(INSERT_ONLY_COLUMNS) & set(columns) for columns in store.handed
+        )
+        # Every span's full row is stored, from the first copy logged.
+        for number in range(3):
+            logged = pa.ipc.open_stream(_nth(wal, number)).read_all()
+            stored = store._fetch(
+                "SELECT span_id, attributes, resource FROM spans WHERE received_ns = ? "
+                "ORDER BY span_id",
+                [number],
+            )
+            assert stored == sorted(
+                zip(
+                    logged["span_id"].to_pylist(),
+                    logged["attributes"].to_pylist(),
+                    logged["resource"].to_pylist(),
+                    strict=True,
+                )
+            )
+    finally:
+        wal.close()
+        store.close()
+
+
+def _nth(wal: WriteAheadLog, number: int) -> bytes:
+    return next(payload for lsn, payload in wal.read_from(0) if lsn == number + 1)
 
 
 def _cached(store: DuckDBStore) -> int:
