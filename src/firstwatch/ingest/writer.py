@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 BATCH_BYTES = 27 * 2**20
 """Most bytes of logged batches applied in one transaction (at least one batch): what bounds the
 writer's memory, as a batch takes about a third of its logged size in the writer (without its
-`INSERT_ONLY_COLUMNS`), then twice its logged size in the store's insert and in rebuilding runs. About 17,000 spans of 1.3 KB (as OTLP protobuf). With half as many a
-transaction the writer fell behind a full ingest (18,000 spans/s end to end, and answers of 503);
-with more, the peak rises by about 2 MB for each MiB."""
+`INSERT_ONLY_COLUMNS`), then twice its logged size in the store's insert and in rebuilding runs.
+About 17,000 spans of 1.3 KB (as OTLP protobuf). With half as many a transaction the writer fell
+behind a full ingest (18,000 spans/s end to end, and answers of 503); 19 or 22 MiB gave no lower
+peak than 27 at a lower rate."""
 
 
 HAND_BACK_SHARE = 4
