@@ -327,11 +327,14 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
 
 def metric(port: int, name: str) -> float:
     """One unlabelled value from `/metrics`."""
-    _, body = _get(port, "/metrics")
-    for line in body.decode().splitlines():
+    status, body = _get(port, "/metrics")
+    text = body.decode(errors="replace")
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}: {text[:500]}")
+    for line in text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
-    raise KeyError(name)
+    raise RuntimeError(f"/metrics has no {name}")
 
 
 def listed_runs(port: int) -> int:
