@@ -48,6 +48,7 @@ _CHECKPOINT_MAGIC = b"FWA1"
 _CHECKPOINT_BODY = struct.Struct("<4sQ")
 _CHECKPOINT_CRC = struct.Struct("<I")
 _LOCK_NAME = "LOCK"
+_STARTS_KEPT = 4096  # record starts remembered for reads (a writer's reads need a few dozen)
 
 
 class WalError(Exception):
@@ -162,6 +163,11 @@ class WriteAheadLog:
         self._pending_bytes = 0
         self._last_lsn = 0
         self._applied_lsn = 0
+        # Where recently read records start, by LSN: (their segment's first LSN, offset). A read
+        # from one of them seeks to it instead of over every record before it in the segment
+        # (each seek and header read a system call, which under load waits for the GIL on its
+        # way back).
+        self._starts: dict[int, tuple[int, int]] = {}
         self._fd = -1
         self._dir.mkdir(parents=True, exist_ok=True)
         self._lock_fd = self._lock_directory()
@@ -564,7 +570,12 @@ class WriteAheadLog:
             with file:
                 offset = 0
                 expected = first_lsn
+                segment, start = self._starts.get(after_lsn + 1, (0, 0))
+                if segment == first_lsn:
+                    offset, expected = start, after_lsn + 1
+                    file.seek(offset)
                 while offset < size:
+                    start = offset
                     header = file.read(HEADER_BYTES)
                     if len(header) < HEADER_BYTES:
                         raise WalCorrupt(f"{path} is shorter than its durable records")
@@ -583,6 +594,10 @@ class WriteAheadLog:
                         raise WalCorrupt(f"{path}: record {lsn} fails its checksum")
                     total += length
                     yielded = True
+                    if len(self._starts) >= _STARTS_KEPT:
+                        self._starts.clear()
+                    self._starts[lsn] = (first_lsn, start)
+                    self._starts[lsn + 1] = (first_lsn, offset)
                     yield lsn, payload
 
     def _lock_directory(self) -> int:

@@ -115,8 +115,8 @@ class Writer:
             return 0
 
         def full_rows() -> Iterator[pa.Table]:
-            for lsn, payload in self.wal.read_from(first):
-                if lsn > last:
+            for lsn, payload in self.wal.read_from(first, max_bytes=logged):
+                if lsn > last:  # not expected: the same records, and as many bytes, as above
                     return
                 yield decode_batch(payload)
 

@@ -176,7 +176,8 @@ def _taken(
     that `tables` hold `expected` rows in all."""
     offset = 0
     for table in tables:
-        table = table.cast(SPAN_SCHEMA)
+        if table.schema != SPAN_SCHEMA:
+            table = table.cast(SPAN_SCHEMA)
         end = offset + table.num_rows
         if positions is not None:
             low, high = bisect.bisect_left(positions, offset), bisect.bisect_left(positions, end)

@@ -211,6 +211,25 @@ def test_damage_found_while_reading_raises(tmp_path: Path) -> None:
             next(reader)
 
 
+def test_reading_on_seeks_past_the_records_already_read(tmp_path: Path) -> None:
+    # A writer reads on from where it stopped, and reads its records twice: each read seeks to
+    # its first record instead of reading every header before it in the segment again. Shown by
+    # damage to the first record, which only a read from the segment's start comes across.
+    with WriteAheadLog(tmp_path) as wal:
+        for n in range(5):
+            wal.append(b"payload %d" % n)
+        assert list(wal.read_from(0, max_bytes=20)) == [(1, b"payload 0"), (2, b"payload 1")]
+        segment = tmp_path / f"{1:020d}.wal"
+        data = bytearray(segment.read_bytes())
+        data[0] ^= 0xFF  # record 1's magic
+        segment.write_bytes(data)
+        assert records(wal, after=2) == [(3, b"payload 2"), (4, b"payload 3"), (5, b"payload 4")]
+        assert records(wal, after=1)[0] == (2, b"payload 1")
+        assert records(wal, after=3) == [(4, b"payload 3"), (5, b"payload 4")]
+        with pytest.raises(WalCorrupt):
+            records(wal, after=0)
+
+
 def test_segments_rotate_and_checkpoint_deletes_only_applied_ones(tmp_path: Path) -> None:
     payload = b"s" * 200  # 4 records fill a segment of 1000 bytes
     with WriteAheadLog(tmp_path, segment_bytes=1000) as wal:
