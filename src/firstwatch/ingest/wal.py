@@ -564,34 +564,37 @@ class WriteAheadLog:
         yielded = False
         for first_lsn, path, size in segments:
             try:
-                file = path.open("rb")
+                file = path.open("rb", buffering=0)
             except FileNotFoundError:
                 continue  # deleted by a checkpoint since: its records are all applied
             with file:
+                fd = file.fileno()
                 offset = 0
                 expected = first_lsn
                 segment, start = self._starts.get(after_lsn + 1, (0, 0))
                 if segment == first_lsn:
                     offset, expected = start, after_lsn + 1
-                    file.seek(offset)
+                header = os.pread(fd, HEADER_BYTES, offset)
                 while offset < size:
-                    start = offset
-                    header = file.read(HEADER_BYTES)
                     if len(header) < HEADER_BYTES:
                         raise WalCorrupt(f"{path} is shorter than its durable records")
                     magic, crc, length, lsn, _ = _HEADER.unpack(header)
-                    offset += HEADER_BYTES + length
+                    start, offset = offset, offset + HEADER_BYTES + length
                     if magic != _MAGIC or lsn != expected or offset > size:
                         raise WalCorrupt(f"{path}: damaged record where LSN {expected} was")
                     expected += 1
                     if lsn <= after_lsn:
-                        file.seek(length, os.SEEK_CUR)
+                        header = os.pread(fd, HEADER_BYTES, offset) if offset < size else b""
                         continue
                     if max_bytes is not None and yielded and total + length > max_bytes:
                         return
-                    payload = file.read(length)
+                    # The payload and the next record's header in one read.
+                    more = HEADER_BYTES if offset < size else 0
+                    chunk = os.pread(fd, length + more, start + HEADER_BYTES)
+                    payload = chunk[:length]
                     if len(payload) != length or crc != _record_crc(zlib.crc32(payload), header):
                         raise WalCorrupt(f"{path}: record {lsn} fails its checksum")
+                    header = chunk[length:]
                     total += length
                     yielded = True
                     if len(self._starts) >= _STARTS_KEPT:
