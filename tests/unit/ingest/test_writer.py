@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from firstwatch.ingest.pipeline import decode_batch, decode_batches
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.ingest.writer import Writer
 from firstwatch.store.duckdb import DuckDBStore
@@ -78,6 +79,27 @@ def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Pa
     finally:
         wal.close()
         store.close()
+
+
+def test_records_decoded_together_read_as_each_alone() -> None:
+    # Each record brings its own dictionary of resources, which replaces the one before.
+    records = [_record(number) for number in range(3)]
+    alone = pa.concat_tables([decode_batch(record) for record in records])
+    together = decode_batches(records)
+    assert together.schema == SPAN_SCHEMA and together.equals(alone)
+    assert together["resource"].to_pylist() == [
+        json.dumps({"service.name": f"svc-{number}"}) for number in range(3) for _ in range(SPANS)
+    ]
+    # A record of an earlier version among them is cast, in its place.
+    earlier = SPAN_SCHEMA.set(
+        SPAN_SCHEMA.get_field_index("resource"), pa.field("resource", pa.string())
+    )
+    mixed = [records[0], _record(7, schema=earlier), records[2]]
+    assert decode_batches(mixed).equals(
+        pa.concat_tables([decode_batch(record) for record in mixed])
+    )
+    assert decode_batches(mixed)["resource"][SPANS].as_py() == json.dumps({"service.name": "svc-7"})
+    assert decode_batches([]).num_rows == 0
 
 
 def test_records_logged_by_an_earlier_version_are_applied_with_todays(tmp_path: Path) -> None:
