@@ -38,10 +38,9 @@ def by_sql(spans: Iterable[Mapping[str, Any]]) -> tuple[Rows, Rows]:
     con = duckdb.connect()
     try:
         con.register("spans", table)
-        runs, steps = materialize(
-            con, "spans", [n for n, _ in RUN_COLUMNS], [n for n, _ in STEP_COLUMNS]
-        )
-        return _ordered(runs.to_pylist(), steps.to_pylist())
+        materialize(con, "spans", [n for n, _ in RUN_COLUMNS], [n for n, _ in STEP_COLUMNS])
+        runs = con.sql("SELECT * FROM new_runs").to_arrow_table().to_pylist()
+        return _ordered(runs, con.sql("SELECT * FROM new_steps").to_arrow_table().to_pylist())
     finally:
         con.close()
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from firstwatch.settings import DUCKDB_MEMORY_LIMIT, Settings
 from firstwatch.store.duckdb import DuckDBStore
-from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import NARROW_SPAN_SCHEMA, SPAN_COLUMN_NAMES, SPAN_SCHEMA
 
 ATTRIBUTES = json.dumps({"input.value": "terms of payment " * 40})
 
@@ -205,3 +206,27 @@ def test_queries_never_fail_for_the_cache_being_handed_back(tmp_path: Path) -> N
             thread.join(60)
         store.close()
     assert not errors, errors[0]
+
+
+def test_a_write_leaves_no_tables_or_views_of_its_own_behind(tmp_path: Path) -> None:
+    # Its working tables hold a batch's spans, runs and steps: kept, they would hold memory.
+    def leftovers(store: DuckDBStore) -> list[tuple[str]]:
+        # Temporary tables and views belong to a connection: the writer's.
+        return store._con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
+            "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+        ).fetchall()
+
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    try:
+        store.apply(_runs(10), 1)
+        store.apply(_runs(20), 2)  # ten traces continued, ten new
+        assert store.count_spans("default") == 20 and leftovers(store) == []
+        # A write that fails after its working tables are made: its full rows fall short.
+        full = _runs(30)
+        narrow = full.select(NARROW_SPAN_SCHEMA.names)
+        with pytest.raises(Exception, match="number 1, not 30"):
+            store.apply(narrow, 3, lambda: iter([full.slice(0, 1)]))
+        assert leftovers(store) == [] and store.applied_lsn() == 2
+    finally:
+        store.close()

@@ -74,19 +74,11 @@ _MAX_RANGES = 8
 _CATALOG = "store"
 _META_SQL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)"
 # Arrow tables a batch registers with DuckDB while it is applied.
-_VIEWS = (
-    "incoming",
-    "touched",
-    "known",
-    "stored",
-    "fresh",
-    "fresh_rows",
-    "continued",
-    "new_runs",
-    "new_steps",
-    "placed",
-    "placed_runs",
-)
+_VIEWS = ("incoming", "fresh", "fresh_rows", "placed")
+# Temporary tables a batch makes while it is applied (dropped before it commits): what the
+# statements share stays in DuckDB. A statement that scans an Arrow table needs the GIL to start,
+# and waits for it while the request threads are busy mapping spans (`bench/writer.py`).
+_TEMPORARY = ("touched", "known", "stored", "continued", "new_runs", "new_steps")
 _RUN_NAMES = [name for name, _ in RUN_COLUMNS]
 _STEP_NAMES = [name for name, _ in STEP_COLUMNS]
 
@@ -149,18 +141,15 @@ def _ranges(pairs: Sequence[tuple[int, int]], limit: int = _MAX_RANGES) -> list[
     return merged
 
 
-def _rows_of(table: str, view: str, traces: pa.Table) -> str:
-    """A filter on `table` for the rows of the traces in `traces`, registered as `view` (rows of
-    `trace_index`): found by key within the traces' ranges of arrival (spans) or start (runs and
-    steps) times, taken by rowid, and confirmed on (project, trace_id)."""
-    if not traces.num_rows:
+def _rows_of(table: str, view: str, ranges: Sequence[tuple[int, int]]) -> str:
+    """A filter on `table` for the rows of the traces in `view` (rows of `trace_index`), whose
+    (first, last) arrival (spans) or start (runs and steps) times are `ranges`: found by key
+    within those ranges, taken by rowid, and confirmed on (project, trace_id)."""
+    if not ranges:
         return "FALSE"
-    column, first, last = ("start_ns", "first_start_ns", "last_start_ns")
-    if table == "spans":
-        column, first, last = ("received_ns", "first_received_ns", "last_received_ns")
-    pairs = zip(traces[first].to_pylist(), traces[last].to_pylist(), strict=True)
+    column = "received_ns" if table == "spans" else "start_ns"
     within = " OR ".join(
-        f"{column} BETWEEN {int(low)} AND {int(high)}" for low, high in _ranges(list(pairs))
+        f"{column} BETWEEN {int(low)} AND {int(high)}" for low, high in _ranges(list(ranges))
     )
     return (
         f"rowid IN (SELECT rowid FROM {table} WHERE ({within}) "
@@ -335,6 +324,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             try:
                 added = self._apply(con, incoming, rows)
                 _run(con, "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn])
+                con.execute("; ".join(f"DROP TABLE IF EXISTS temp.{name}" for name in _TEMPORARY))
                 _run(con, "COMMIT")
             except BaseException:
                 _run(con, "ROLLBACK")
@@ -351,27 +341,30 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         rows: Callable[[], Iterable[pa.Table]] | None,
     ) -> int:
         con.register("incoming", incoming)
-        touched = con.sql(
-            f"SELECT project, trace_id, {_TRACE_KEY} AS trace_key FROM incoming "
-            "GROUP BY project, trace_id"
-        ).to_arrow_table()
-        con.register("touched", touched)
+        _run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE touched AS SELECT project, trace_id, "
+            f"{_TRACE_KEY} AS trace_key FROM incoming GROUP BY project, trace_id",
+        )
         # The traces that already have spans in the store, and where their rows lie.
-        known = con.sql(
-            "SELECT x.* FROM trace_index x SEMI JOIN touched t ON x.trace_key = t.trace_key "
-            "AND x.project = t.project AND x.trace_id = t.trace_id"
-        ).to_arrow_table()
-        con.register("known", known)
+        _run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE known AS SELECT x.* FROM trace_index x "
+            "SEMI JOIN touched t ON x.trace_key = t.trace_key AND x.project = t.project "
+            "AND x.trace_id = t.trace_id",
+        )
+        received = con.execute("SELECT first_received_ns, last_received_ns FROM known").fetchall()
         columns = ", ".join(
             f"CASE WHEN agent_marked OR coalesce(parent_span_id, '') = '' THEN {c} END AS {c}"
             if c in RUN_ONLY_COLUMNS
             else c
             for c in ("project", *MATERIALIZE_COLUMNS)
         )
-        stored = con.sql(
-            f"SELECT {columns} FROM spans WHERE {_rows_of('spans', 'known', known)}"
-        ).to_arrow_table()
-        con.register("stored", stored)
+        _run(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {columns} FROM spans "
+            f"WHERE {_rows_of('spans', 'known', received)}",
+        )
         # The first copy of each span the store does not have yet, in arrival order.
         fresh = con.sql(
             "SELECT k.pos FROM (SELECT min(pos) AS pos, project, trace_id, span_id FROM incoming "
@@ -393,20 +386,22 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             con.register("fresh_rows", stream)
             _run(con, _insert_keyed("spans", "fresh_rows"))
         # Rebuild the runs and steps of every trace that gained spans, from all its spans.
-        runs, steps = materialize(
+        materialize(
             con,
             f"(SELECT {columns} FROM fresh UNION ALL SELECT {columns} FROM stored "
             "WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh))",
             _RUN_NAMES,
             _STEP_NAMES,
         )
-        continued = con.sql(
-            "SELECT * FROM known WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh)"
-        ).to_arrow_table()
-        con.register("continued", continued)
-        if continued.num_rows:
+        _run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE continued AS SELECT * FROM known "
+            "WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh)",
+        )
+        started = con.execute("SELECT first_start_ns, last_start_ns FROM continued").fetchall()
+        if started:
             for table in ("runs", "steps"):
-                _run(con, f"DELETE FROM {table} WHERE {_rows_of(table, 'continued', continued)}")
+                _run(con, f"DELETE FROM {table} WHERE {_rows_of(table, 'continued', started)}")
             _run(
                 con,
                 "UPDATE trace_index x SET "
@@ -423,12 +418,8 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             f"INSERT INTO trace_index BY NAME SELECT n.* FROM ({_trace_ranges_sql('fresh')}) n "
             "ANTI JOIN continued c ON n.project = c.project AND n.trace_id = c.trace_id",
         )
-        if runs.num_rows:
-            con.register("new_runs", runs)
-            _run(con, _insert_keyed("runs", "new_runs"))
-        if steps.num_rows:
-            con.register("new_steps", steps)
-            _run(con, _insert_keyed("steps", "new_steps"))
+        _run(con, _insert_keyed("runs", "new_runs"))
+        _run(con, _insert_keyed("steps", "new_steps"))
         return len(fresh)
 
     def settle(self, *, hand_back_cache: bool = True) -> None:

@@ -15,7 +15,6 @@ the two to the same answers.
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 INCOMPLETE = "incomplete"
 
@@ -227,18 +226,27 @@ WHERE NOT m.is_run
 
 def materialize(
     con: duckdb.DuckDBPyConnection, source: str, run_columns: list[str], step_columns: list[str]
-) -> tuple[pa.Table, pa.Table]:
-    """Runs and steps of every trace in the relation `source`, as Arrow tables with
-    `run_columns` and `step_columns` (in that order).
+) -> None:
+    """Runs and steps of every trace in the relation `source`, into the temporary tables
+    `new_runs` and `new_steps` with `run_columns` and `step_columns` (in that order).
 
-    Uses the names `placed` and `placed_runs` for relations it registers on `con`; the caller
-    unregisters them.
+    Registers the Arrow table `placed` on `con`; the caller unregisters it and drops the tables,
+    which replace any of their names. The runs and steps stay in DuckDB: a statement that scans an
+    Arrow table needs the GIL, and waits for it as long as a busy thread keeps it. `placed`, every
+    span with its run, is the exception: as a DuckDB table it took twice its size in Arrow.
     """
-    placed = con.sql(_placed_sql(source)).to_arrow_table()
-    con.register("placed", placed)
-    runs = con.sql(f"SELECT {', '.join(run_columns)} FROM ({_runs_sql('placed')})").to_arrow_table()
-    con.register("placed_runs", runs)
-    steps = con.sql(
-        f"SELECT {', '.join(step_columns)} FROM ({_steps_sql('placed', 'placed_runs')})"
-    ).to_arrow_table()
-    return runs, steps
+    con.register("placed", con.sql(_placed_sql(source)).to_arrow_table())
+    _run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE new_runs AS SELECT {', '.join(run_columns)} "
+        f"FROM ({_runs_sql('placed')})",
+    )
+    _run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE new_steps AS SELECT {', '.join(step_columns)} "
+        f"FROM ({_steps_sql('placed', 'new_runs')})",
+    )
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    con.execute(sql).fetchall()
