@@ -24,6 +24,7 @@ from firstwatch.store.base import ApiKey, Row, RunFilter
 from firstwatch.store.duckdb_drift import DriftQueries
 from firstwatch.store.duckdb_errors import ErrorQueries
 from firstwatch.store.duckdb_latency import LatencyQueries
+from firstwatch.store.duckdb_materialize import TEMPORARY as MATERIALIZE_TEMPORARY
 from firstwatch.store.duckdb_materialize import materialize
 from firstwatch.store.query_gate import QueryGate
 from firstwatch.store.schema import (
@@ -78,7 +79,7 @@ _VIEWS = ("incoming", "fresh", "fresh_rows", "placed")
 # Temporary tables a batch makes while it is applied (dropped before it commits): what the
 # statements share stays in DuckDB. A statement that scans an Arrow table needs the GIL to start,
 # and waits for it while the request threads are busy mapping spans (`bench/writer.py`).
-_TEMPORARY = ("touched", "known", "stored", "continued", "new_runs", "new_steps")
+_TEMPORARY = ("touched", "known", "stored", "continued", *MATERIALIZE_TEMPORARY)
 _RUN_NAMES = [name for name, _ in RUN_COLUMNS]
 _STEP_NAMES = [name for name, _ in STEP_COLUMNS]
 

@@ -25,42 +25,51 @@ MAX_DEPTH = 256
 _TRACE = "project, trace_id"
 
 
-def _placed_sql(source: str) -> str:
-    """Every span of `source` with where it belongs: `owner` is the span id of its run (itself for
-    a run, a missing parent's id for an incomplete one, NULL for a span above every run), and
-    `retried` marks a failed call that a later call of the same name and dependency under the same
-    parent sent again."""
-    # The tree is worked out on narrow rows of integer ids; the span columns join in at the end.
-    return f"""
-WITH RECURSIVE
-s AS MATERIALIZED (
-    SELECT *, nullif(parent_span_id, '') AS parent, row_number() OVER () AS id FROM {source}
-),
-link AS MATERIALIZED (
-    SELECT c.id, p.id AS up, p.agent_marked AS up_marked,
-        CASE WHEN p.id IS NULL THEN c.parent END AS missing
-    FROM s c LEFT JOIN s p
-        ON p.project = c.project AND p.trace_id = c.trace_id AND p.span_id = c.parent
-),
-walk (id, anc, marked, depth) AS (
+# The temporary tables `materialize` makes; the caller drops them with its own.
+TEMPORARY = ("tree", "link", "walk", "flags", "owned", "new_runs", "new_steps")
+
+
+def _placement_sql(source: str) -> list[str]:
+    """Statements that work out where every span of `source` belongs, into temporary tables of
+    narrow rows: `owned` holds each span's `owner`, the span id of its run (itself for a run, a
+    missing parent's id for an incomplete one, NULL for a span above every run).
+
+    Several statements rather than one: DuckDB keeps every hash table of a statement until the
+    statement ends, with blocks for each thread and partition whatever its input. As one statement
+    this took about 96 MB for 17,000 spans; in these steps at most 44 MB (docs/benchmarks.md).
+    """
+    return [
+        # The tree is worked out on integer ids.
+        f"""CREATE OR REPLACE TEMP TABLE tree AS
+SELECT project, trace_id, span_id, nullif(parent_span_id, '') AS parent, agent_marked, start_ns,
+    kind, name, dependency, status, row_number() OVER () AS id
+FROM {source}""",
+        """CREATE OR REPLACE TEMP TABLE link AS
+SELECT c.id, p.id AS up, p.agent_marked AS up_marked,
+    CASE WHEN p.id IS NULL THEN c.parent END AS missing
+FROM tree c LEFT JOIN tree p
+    ON p.project = c.project AND p.trace_id = c.trace_id AND p.span_id = c.parent""",
+        f"""CREATE OR REPLACE TEMP TABLE walk AS
+WITH RECURSIVE steps (id, anc, marked, depth) AS (
     SELECT id, id, false, 0 FROM link
     UNION ALL
     SELECT w.id, l.up, l.up_marked, w.depth + 1
-    FROM walk w JOIN link l ON l.id = w.anc
+    FROM steps w JOIN link l ON l.id = w.anc
     -- Back at its start, a walk round a cycle of parents has seen every ancestor.
     WHERE l.up IS NOT NULL AND l.up <> w.id AND w.depth < {MAX_DEPTH}
-),
-chain AS (
+)
+SELECT * FROM steps""",
+        f"""CREATE OR REPLACE TEMP TABLE flags AS
+WITH chain AS (
     SELECT id, bool_or(marked) AS marked_above, arg_max(anc, depth) AS top FROM walk GROUP BY id
 ),
-marks AS (SELECT {_TRACE}, bool_or(agent_marked) AS any_marked FROM s GROUP BY ALL),
-flags AS MATERIALIZED (
-    SELECT s.id, s.project, s.trace_id, s.span_id, s.start_ns, t.missing,
-        CASE WHEN m.any_marked THEN s.agent_marked AND NOT c.marked_above
-            ELSE s.parent IS NULL END AS is_run
-    FROM s JOIN marks m USING ({_TRACE}) JOIN chain c USING (id) JOIN link t ON t.id = c.top
-),
-nearest AS (
+marks AS (SELECT {_TRACE}, bool_or(agent_marked) AS any_marked FROM tree GROUP BY ALL)
+SELECT s.id, s.project, s.trace_id, s.span_id, s.start_ns, t.missing,
+    CASE WHEN m.any_marked THEN s.agent_marked AND NOT c.marked_above
+        ELSE s.parent IS NULL END AS is_run
+FROM tree s JOIN marks m USING ({_TRACE}) JOIN chain c USING (id) JOIN link t ON t.id = c.top""",
+        f"""CREATE OR REPLACE TEMP TABLE owned AS
+WITH nearest AS (
     SELECT w.id, arg_min(r.span_id, w.depth) AS run_above
     FROM walk w JOIN flags r ON r.id = w.anc AND r.is_run
     WHERE w.depth > 0
@@ -69,35 +78,42 @@ nearest AS (
 first_run AS (
     SELECT {_TRACE}, arg_min(span_id, (start_ns, span_id)) AS run_id
     FROM flags WHERE is_run GROUP BY ALL
-),
-owned AS MATERIALIZED (
-    SELECT f.id, f.is_run,
-        CASE
-            WHEN f.is_run THEN f.span_id
-            WHEN n.run_above IS NOT NULL THEN n.run_above
-            -- The chain ends at a parent that has not arrived: an incomplete part.
-            WHEN f.missing IS NOT NULL THEN coalesce(r.run_id, f.missing)
-        END AS owner
-    FROM flags f
-    LEFT JOIN nearest n USING (id)
-    LEFT JOIN first_run r USING ({_TRACE})
-),
-calls AS MATERIALIZED (
+)
+SELECT f.id, f.project, f.trace_id, f.span_id, f.is_run,
+    CASE
+        WHEN f.is_run THEN f.span_id
+        WHEN n.run_above IS NOT NULL THEN n.run_above
+        -- The chain ends at a parent that has not arrived: an incomplete part.
+        WHEN f.missing IS NOT NULL THEN coalesce(r.run_id, f.missing)
+    END AS owner
+FROM flags f
+LEFT JOIN nearest n USING (id)
+LEFT JOIN first_run r USING ({_TRACE})""",
+    ]
+
+
+def _placed_sql(source: str) -> str:
+    """Every span of `source` (each span once) that belongs to a run, with its `owner` and
+    `is_run` from `_placement_sql`'s tables, and `retried`: a failed call that a later call of the
+    same name and dependency under the same parent sent again."""
+    return f"""
+WITH calls AS MATERIALIZED (
     SELECT s.id, s.project, s.trace_id, o.owner, s.parent, s.name, s.dependency, s.start_ns,
         s.span_id, s.status
-    FROM s JOIN owned o USING (id)
+    FROM tree s JOIN owned o USING (id)
     WHERE NOT o.is_run AND o.owner IS NOT NULL AND s.kind IN ('http', 'llm')
 ),
 retried AS (
-    SELECT DISTINCT f.id FROM calls f JOIN calls c
+    SELECT DISTINCT f.project, f.trace_id, f.span_id FROM calls f JOIN calls c
         ON c.project = f.project AND c.trace_id = f.trace_id AND c.owner = f.owner
         AND c.parent IS NOT DISTINCT FROM f.parent AND c.name IS NOT DISTINCT FROM f.name
         AND c.dependency IS NOT DISTINCT FROM f.dependency
         AND (c.start_ns, c.span_id) > (f.start_ns, f.span_id)
     WHERE f.status = 'error'
 )
-SELECT s.* EXCLUDE (parent, id), o.owner, o.is_run, r.id IS NOT NULL AS retried
-FROM s JOIN owned o USING (id) LEFT JOIN retried r USING (id)
+SELECT s.*, o.owner, o.is_run, r.span_id IS NOT NULL AS retried
+FROM {source} s JOIN owned o USING ({_TRACE}, span_id)
+LEFT JOIN retried r USING ({_TRACE}, span_id)
 WHERE o.owner IS NOT NULL
 """
 
@@ -230,11 +246,14 @@ def materialize(
     """Runs and steps of every trace in the relation `source`, into the temporary tables
     `new_runs` and `new_steps` with `run_columns` and `step_columns` (in that order).
 
-    Registers the Arrow table `placed` on `con`; the caller unregisters it and drops the tables,
-    which replace any of their names. The runs and steps stay in DuckDB: a statement that scans an
-    Arrow table needs the GIL, and waits for it as long as a busy thread keeps it. `placed`, every
-    span with its run, is the exception: as a DuckDB table it took twice its size in Arrow.
+    Registers the Arrow table `placed` on `con`; the caller unregisters it and drops the tables
+    of `TEMPORARY`, which replace any of their names. The runs and steps stay in DuckDB: a
+    statement that scans an Arrow table needs the GIL, and waits for it as long as a busy thread
+    keeps it. `placed`, every span with its run, is the exception: as a DuckDB table it took
+    twice its size in Arrow.
     """
+    for statement in _placement_sql(source):
+        _run(con, statement)
     con.register("placed", con.sql(_placed_sql(source)).to_arrow_table())
     _run(
         con,
