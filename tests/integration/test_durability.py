@@ -14,9 +14,10 @@ import duckdb
 import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from serverproc import ServerProcess, free_port, start_server, wait_for
 from spanbatches import make_batches, span_keys
@@ -37,9 +38,15 @@ def stored_span_counts(store: Path) -> Counter[tuple[str, str]]:
 class Driver:
     """Export batches from several threads, one `export()` per batch, so each answer is known."""
 
-    def __init__(self, server: ServerProcess, batches: Sequence[Sequence[ReadableSpan]]) -> None:
+    def __init__(
+        self,
+        server: ServerProcess,
+        batches: Sequence[Sequence[ReadableSpan]],
+        transport: str = "http",
+    ) -> None:
         self.server = server
         self.batches = batches
+        self.transport = transport
         self.acked: list[int] = []
         self.stop = threading.Event()
         self._todo = list(range(len(batches)))
@@ -58,8 +65,14 @@ class Driver:
             t.join(timeout)
         return self.acked
 
+    def _exporter(self) -> SpanExporter:
+        if self.transport == "grpc":
+            endpoint = f"127.0.0.1:{self.server.grpc_port}"
+            return GrpcExporter(endpoint=endpoint, insecure=True, timeout=3)
+        return OTLPSpanExporter(endpoint=f"{self.server.url}/v1/traces", timeout=3)
+
     def _work(self) -> None:
-        exporter = OTLPSpanExporter(endpoint=f"{self.server.url}/v1/traces", timeout=3)
+        exporter = self._exporter()
         while not self.stop.is_set():
             with self._lock:
                 if not self._todo:
@@ -73,7 +86,10 @@ class Driver:
 
 
 @pytest.mark.timeout(600)
-def test_kill_9_at_a_random_moment_loses_no_acknowledged_span(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_kill_9_at_a_random_moment_loses_no_acknowledged_span(
+    tmp_path: Path, transport: str
+) -> None:
     store = tmp_path / "durable.duckdb"
     rng = random.Random(20261126)
     acked_keys: set[tuple[str, str]] = set()
@@ -81,7 +97,7 @@ def test_kill_9_at_a_random_moment_loses_no_acknowledged_span(tmp_path: Path) ->
     for round_no in range(4):
         batches = make_batches(120, traces_per_batch=4, steps_per_trace=9)
         server = start_server(tmp_path, store=store, http_port=port, grpc_port=grpc)
-        driver = Driver(server, batches).start(threads=6)
+        driver = Driver(server, batches, transport).start(threads=6)
         time.sleep(rng.uniform(0.2, 1.2))
         server.process.kill()  # SIGKILL: no drain, no flush
         server.process.wait(30)
