@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import grpc
 import httpx
 import pytest
+from google.rpc import status_pb2
+from google.rpc.error_details_pb2 import RetryInfo
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -23,6 +26,8 @@ from serverproc import ServerProcess, free_port, start_server, wait_for
 from spanbatches import make_batches, span_keys
 
 pytestmark = pytest.mark.integration
+
+_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
 def stored_span_counts(store: Path) -> Counter[tuple[str, str]]:
@@ -219,5 +224,48 @@ def test_overload_answers_503_with_retry_after_and_memory_stays_bounded(tmp_path
             )
         )
         assert peak_kb < 600 * 1024, f"peak RSS {peak_kb / 1024:.0f} MB"
+    finally:
+        server.stop()
+
+
+def test_grpc_overload_answers_unavailable_with_retry_info(tmp_path: Path) -> None:
+    """Over gRPC an overload is UNAVAILABLE with a RetryInfo where OTLP exporters look for it."""
+    server = start_server(tmp_path, env={"FIRSTWATCH_WAL_MAX_PENDING_MB": "1"})
+    try:
+        batches = make_batches(40, traces_per_batch=16, steps_per_trace=31, payload_chars=1000)
+        bodies = [encode_spans(b).SerializeToString() for b in batches]
+        outcomes: list[grpc.RpcError | None] = []
+        lock = threading.Lock()
+
+        def blast(offset: int) -> None:
+            with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+                export = channel.unary_unary(_EXPORT)  # bytes in, bytes out
+                for i in range(6):
+                    try:
+                        export(bodies[(offset + i) % len(bodies)], timeout=60)
+                        outcome = None
+                    except grpc.RpcError as exc:
+                        outcome = exc
+                    with lock:
+                        outcomes.append(outcome)
+
+        pool = [threading.Thread(target=blast, args=(i,)) for i in range(16)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(120)
+        refused = [e for e in outcomes if e is not None]
+        assert refused, "never overloaded"
+        assert {e.code() for e in refused} == {grpc.StatusCode.UNAVAILABLE}
+        for error in refused:
+            trailers = dict(error.trailing_metadata())
+            retry = RetryInfo.FromString(trailers["google.rpc.retryinfo-bin"])
+            assert retry.retry_delay.seconds > 0
+            status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+            assert status.code == grpc.StatusCode.UNAVAILABLE.value[0]
+            (detail,) = status.details
+            unpacked = RetryInfo()
+            assert detail.Unpack(unpacked)
+            assert unpacked == retry
     finally:
         server.stop()

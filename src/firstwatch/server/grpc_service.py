@@ -6,6 +6,8 @@ import logging
 from concurrent import futures
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -55,15 +57,33 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "request is larger than the limit")
         try:
             batch = self.state.ingestor.accept(request, principal.project)
-        except (Overloaded, NotDurable) as exc:
-            context.set_trailing_metadata((("retry-after", "2"),))
-            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        except Overloaded as exc:
+            _unavailable(context, str(exc), exc.retry_after_s)
+        except NotDurable as exc:
+            _unavailable(context, str(exc), 5)
         self.state.wake_writer()
         response = ExportTraceServiceResponse()
         if batch.rejected:
             response.partial_success.rejected_spans = batch.rejected
             response.partial_success.error_message = batch.message()
         return response
+
+
+def _unavailable(context: grpc.ServicerContext, message: str, retry_after_s: int) -> None:
+    """End the call with UNAVAILABLE and how long to wait before retrying, where OTLP/gRPC
+    exporters read it: a `RetryInfo` in the `google.rpc.retryinfo-bin` trailer (OpenTelemetry
+    Python) and among the status details of `grpc-status-details-bin` (the Go and Java SDKs)."""
+    retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after_s))
+    detail = any_pb2.Any()
+    detail.Pack(retry)
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[detail])
+    context.set_trailing_metadata(
+        (
+            ("google.rpc.retryinfo-bin", retry.SerializeToString()),
+            ("grpc-status-details-bin", status.SerializeToString()),
+        )
+    )
+    context.abort(grpc.StatusCode.UNAVAILABLE, message)
 
 
 def start_grpc(state: AppState, host: str, port: int) -> tuple[grpc.Server, int]:
