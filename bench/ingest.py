@@ -1,22 +1,23 @@
-"""Ingest throughput end to end: OTLP/HTTP protobuf in, runs queryable out, and the server's memory.
+"""Ingest throughput end to end: OTLP protobuf in, runs queryable out, and the server's memory.
 
 Starts a real ``firstwatch serve`` on free ports with a fresh store in a temporary directory,
 pre-encodes ``--requests`` OTLP protobuf requests of 512 spans (about 1.3 KB a span: an agent's
 traces of about ten spans — a run span, model calls, tools, HTTP calls, steps, a few failures with
 exception events — in the order an exporter sends them, children before their run, traces cut
 across requests), then a separate load process posts them over ``--connections`` keep-alive
-connections. It reports the acknowledged rate (2xx), the end-to-end rate (until every span is
-applied and every run is listed by ``/api/v1/agents``), the server's peak RSS (VmHWM), of which
-how much was its own anonymous memory (the highest RssAnon sampled; the rest is shared libraries'
-pages, mostly), and its CPU time.
+connections (OTLP/HTTP, or OTLP/gRPC channels with ``--transport grpc``). It reports the
+acknowledged rate (2xx), the end-to-end rate (until every span is applied and every run is listed
+by ``/api/v1/agents``), the server's peak RSS (VmHWM), of which how much was its own anonymous
+memory (the highest RssAnon sampled; the rest is shared libraries' pages, mostly), and its CPU
+time.
 
 ``--stored-spans N`` first fills the store with N synthetic spans (with their runs and steps) to
 show how the writer holds up as the tables grow. The "other load" column is the machine's 1-minute
 load average just before the run: other work on the same cores makes the rates lower. The first
 line times a plain Python loop, to compare the machine's speed between runs.
 
-    python bench/ingest.py [--requests 400] [--connections 8] [--stored-spans 0] [--repeat 1]
-        [--duckdb-memory-limit 128MB] [--profile gil.svg]
+    python bench/ingest.py [--requests 400] [--connections 8] [--transport http|grpc]
+        [--stored-spans 0] [--repeat 1] [--duckdb-memory-limit 128MB] [--profile gil.svg]
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
+import grpc
+from google.rpc.error_details_pb2 import RetryInfo
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span, Status
@@ -48,6 +52,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span, Status
 from firstwatch import semconv as sc
 
 SPANS_PER_REQUEST = 512
+GRPC_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 AGENTS = ("invoice-extractor", "support-triage", "contract-review")
 MODELS = ("gpt-4o-mini", "gpt-4.1", "claude-sonnet-4", "mistral-large")
 TOOLS = ("search_documents", "lookup_customer", "ocr_page", "send_email", "calculator")
@@ -280,9 +285,9 @@ def free_port() -> int:
 
 def start_server(
     folder: Path, store: Path, env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """A `firstwatch serve` on free ports; returns (process, HTTP port, log file)."""
-    port = free_port()
+) -> tuple[subprocess.Popen[bytes], int, int, Path]:
+    """A `firstwatch serve` on free ports; returns (process, HTTP port, gRPC port, log file)."""
+    port, grpc_port = free_port(), free_port()
     log = folder / "server.log"
     cmd = [
         sys.executable,
@@ -294,7 +299,7 @@ def start_server(
         "--port",
         str(port),
         "--grpc-port",
-        str(free_port()),
+        str(grpc_port),
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -307,7 +312,7 @@ def start_server(
         try:
             status, _ = _get(port, "/healthz")
             if status == 200:
-                return process, port, log
+                return process, port, grpc_port, log
         except OSError:
             pass
         time.sleep(0.1)
@@ -488,42 +493,76 @@ def _read_bodies(path: Path) -> list[bytes]:
 
 
 def load(
-    port: int, bodies_path: str, connections: int, ready: EventType, go: EventType, out: Any
+    port: int,
+    transport: str,
+    bodies_path: str,
+    connections: int,
+    ready: EventType,
+    go: EventType,
+    out: Any,
 ) -> None:
-    """Post every body once over `connections` keep-alive connections (run in its own process).
+    """Post every body once over `connections` keep-alive connections (run in its own process),
+    to OTLP/HTTP at `port` or, with `transport` "grpc", to OTLP/gRPC there.
 
-    A 503 is retried after its Retry-After, as an exporter would. Sends (start, end, statuses).
+    A 503 (gRPC: UNAVAILABLE) is retried after its Retry-After (RetryInfo), as an exporter would.
+    Sends (start, end, statuses).
     """
     bodies = _read_bodies(Path(bodies_path))
     next_index = iter(range(len(bodies)))
     lock = threading.Lock()
-    statuses: dict[int, int] = {}
+    statuses: dict[str, int] = {}
     headers = {"Content-Type": "application/x-protobuf"}
 
-    def worker() -> None:
+    def post_http() -> Callable[[bytes], tuple[str, float | None]]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+        def post(body: bytes) -> tuple[str, float | None]:
+            nonlocal conn
+            try:
+                conn.request("POST", "/v1/traces", body, headers)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                return "error", None
+            retry_after = response.getheader("Retry-After")
+            return str(response.status), float(retry_after) if retry_after else None
+
+        return post
+
+    def post_grpc() -> Callable[[bytes], tuple[str, float | None]]:
+        # A connection of its own, as each exporting process has (channels share one by default).
+        channel = grpc.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+        )
+        export = channel.unary_unary(GRPC_EXPORT)
+
+        def post(body: bytes) -> tuple[str, float | None]:
+            try:
+                export(body, timeout=120)
+            except grpc.RpcError as exc:
+                trailer = dict(exc.trailing_metadata() or ()).get("google.rpc.retryinfo-bin")
+                delay = RetryInfo.FromString(trailer).retry_delay.seconds if trailer else None
+                return exc.code().name, delay
+            return "OK", None
+
+        return post
+
+    def worker() -> None:
+        post = post_grpc() if transport == "grpc" else post_http()
         while True:
             with lock:
                 index = next(next_index, None)
             if index is None:
                 break
             for _ in range(100):
-                try:
-                    conn.request("POST", "/v1/traces", bodies[index], headers)
-                    response = conn.getresponse()
-                    response.read()
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                    status, retry_after = -1, None
-                else:
-                    status, retry_after = response.status, response.getheader("Retry-After")
+                status, retry_after = post(bodies[index])
                 with lock:
                     statuses[status] = statuses.get(status, 0) + 1
-                if status == 200:
+                if status in ("200", "OK"):
                     break
-                time.sleep(float(retry_after or 0.2))
-        conn.close()
+                time.sleep(retry_after or 0.2)
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
     ready.set()
@@ -548,7 +587,7 @@ class Result:
     peak_anon_mb: float
     server_cpu_s: float
     other_load: float
-    statuses: dict[int, int]
+    statuses: dict[str, int]
 
 
 def run(
@@ -557,6 +596,7 @@ def run(
     runs: int,
     *,
     connections: int,
+    transport: str,
     stored_spans: int,
     env: dict[str, str],
     profile: Path | None,
@@ -568,7 +608,7 @@ def run(
         if stored_spans:
             took = preload(store, stored_spans)
             print(f"preloaded {stored_spans} spans in {took:.1f} s", flush=True)
-        process, port, log = start_server(folder, store, env)
+        process, port, grpc_port, log = start_server(folder, store, env)
         spy = None
         anon = AnonPeak(process.pid)
         anon.start()
@@ -580,7 +620,15 @@ def run(
             # A daemon, so that it cannot outlive the benchmark waiting for `go` if a step fails.
             loader = ctx.Process(
                 target=load,
-                args=(port, str(bodies_path), connections, ready, go, out),
+                args=(
+                    grpc_port if transport == "grpc" else port,
+                    transport,
+                    str(bodies_path),
+                    connections,
+                    ready,
+                    go,
+                    out,
+                ),
                 daemon=True,
             )
             loader.start()
@@ -663,6 +711,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests of 512 spans to post")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
     parser.add_argument(
+        "--transport",
+        choices=("http", "grpc"),
+        default="http",
+        help="OTLP/HTTP (default) or OTLP/gRPC, a channel for each connection",
+    )
+    parser.add_argument(
         "--stored-spans", type=int, default=0, help="spans in the store before each run"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs, each on a fresh server")
@@ -706,6 +760,7 @@ def main() -> None:
                     spans,
                     runs,
                     connections=args.connections,
+                    transport=args.transport,
                     stored_spans=args.stored_spans,
                     env=env,
                     profile=args.profile,
