@@ -43,6 +43,11 @@ RELAX_AFTER = 64
 """Transactions applied after a failure before the writer tries its full batch size again."""
 
 
+IDLE_SETTLE_S = 30.0
+"""Seconds with nothing to apply after which the writer has the store do its upkeep anyway
+(`Store.settle`): what queries leave behind is handed back on a server nobody writes to."""
+
+
 def _narrow(table: pa.Table) -> pa.Table:
     """A copy of `table` without `INSERT_ONLY_COLUMNS`; a decoded record's columns are views of
     its payload, which the copy lets go."""
@@ -60,8 +65,10 @@ class Writer:
         *,
         batch_spans: int = 50_000,
         batch_bytes: int = BATCH_BYTES,
+        idle_settle_s: float = IDLE_SETTLE_S,
     ) -> None:
         self.store = store
+        self.idle_settle_s = idle_settle_s
         self.wal = wal
         self.batch_spans = batch_spans
         self.batch_bytes = batch_bytes
@@ -152,11 +159,13 @@ class Writer:
         return count
 
     def _loop(self) -> None:
+        settled = time.monotonic()
         while not self._stop.is_set():
             try:
                 if self.apply_pending():
                     self.last_error = None
                     self._settle()
+                    settled = time.monotonic()
                     continue
             except Exception as exc:  # keep going: the log still holds the records
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -170,13 +179,17 @@ class Writer:
                 continue
             self._wake.wait(0.05)
             self._wake.clear()
+            if time.monotonic() - settled >= self.idle_settle_s:
+                self._settle(hand_back_cache=False)
+                settled = time.monotonic()
 
-    def _settle(self) -> None:
-        """The store's upkeep, once the batch just applied is released."""
+    def _settle(self, *, hand_back_cache: bool | None = None) -> None:
+        """The store's upkeep, once the batch just applied is released; by default it hands back
+        the cache after a large transaction."""
+        if hand_back_cache is None:
+            hand_back_cache = self._last_bytes >= self.batch_bytes // HAND_BACK_SHARE
         try:
-            self.store.settle(
-                hand_back_cache=self._last_bytes >= self.batch_bytes // HAND_BACK_SHARE
-            )
+            self.store.settle(hand_back_cache=hand_back_cache)
         except Exception as exc:  # the batch is stored; upkeep is tried again after the next
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("store upkeep after a write failed")

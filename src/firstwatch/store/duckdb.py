@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,10 @@ commit that crossed the size, it took that transaction 230 ms longer and 25 MB m
 CHECKPOINT_TRANSACTIONS = 256
 """Transactions after which `settle` checkpoints even if DuckDB's log is still small, so that what
 is handed back after a checkpoint (`DuckDBStore.settle`) is handed back under a light load too."""
+
+CHECKPOINT_EVERY_S = 600.0
+"""Seconds after which `settle` checkpoints whatever came since: queries leave DuckDB's records of
+freed buffers too (about 2 KB a query), and a server only read from checkpoints no other way."""
 
 # DuckDB still checkpoints at commit beyond this, should nothing call `settle` for a while.
 _AUTO_CHECKPOINT = "64MB"
@@ -194,13 +199,16 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         memory_limit: str = DUCKDB_MEMORY_LIMIT,
         checkpoint_bytes: int = CHECKPOINT_BYTES,
         checkpoint_transactions: int = CHECKPOINT_TRANSACTIONS,
+        checkpoint_every_s: float = CHECKPOINT_EVERY_S,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.memory_limit = memory_limit
         self.checkpoint_bytes = checkpoint_bytes
         self.checkpoint_transactions = checkpoint_transactions
+        self.checkpoint_every_s = checkpoint_every_s
         self._since_checkpoint = 0
+        self._checkpointed_at = time.monotonic()
         # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
         # memory than the whole ingest path. A few per checkpoint keep up. Inserts need not keep
         # a batch's rows in order (every query that needs an order asks for it): both threads
@@ -433,8 +441,8 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
 
     def settle(self, *, hand_back_cache: bool = True) -> None:
         """See `Store.settle`: checkpoint DuckDB's log once it reaches `checkpoint_bytes` (or after
-        `checkpoint_transactions`), then cut DuckDB's cache of the file back (`hand_back_cache`,
-        and after every checkpoint), unless a query is running.
+        `checkpoint_transactions`, or `checkpoint_every_s`), then cut DuckDB's cache of the file
+        back (`hand_back_cache`, and after every checkpoint), unless a query is running.
 
         DuckDB keeps the blocks a write touched cached, up to `memory_limit`, so under steady
         ingest its cache grew with the store; the file's pages stay in the system's page cache
@@ -450,15 +458,17 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         """
         with self._write_lock:
             checkpointed = False
-            with contextlib.suppress(FileNotFoundError):
-                wal = self.path.with_name(self.path.name + ".wal")
-                if (
-                    wal.stat().st_size >= self.checkpoint_bytes
-                    or self._since_checkpoint >= self.checkpoint_transactions
-                ):
-                    _run(self._con, "CHECKPOINT")
-                    self._since_checkpoint = 0
-                    checkpointed = True
+            wal = self.path.with_name(self.path.name + ".wal")
+            logged = wal.stat().st_size if wal.exists() else None
+            if (
+                (logged is not None and logged >= self.checkpoint_bytes)
+                or self._since_checkpoint >= self.checkpoint_transactions
+                or time.monotonic() - self._checkpointed_at >= self.checkpoint_every_s
+            ):
+                _run(self._con, "CHECKPOINT")
+                self._since_checkpoint = 0
+                self._checkpointed_at = time.monotonic()
+                checkpointed = True
             if not (hand_back_cache or checkpointed):
                 return
             with self._gate.alone() as alone:

@@ -226,3 +226,33 @@ def test_after_a_small_write_the_cache_stays_warm_for_queries(tmp_path: Path) ->
     finally:
         wal.close()
         store.close()
+
+
+def test_an_idle_writer_has_the_store_hand_back_what_queries_left(tmp_path: Path) -> None:
+    # Queries leave DuckDB's records of the buffers they let go; only an eviction drops them,
+    # and a server nobody writes to would otherwise keep them for as long as it runs.
+    def records(store: DuckDBStore) -> int:
+        return int(
+            store._fetch("SELECT coalesce(sum(dead_nodes), 0) FROM duckdb_eviction_queues()")[0][0]
+        )
+
+    wal = WriteAheadLog(tmp_path / "wal")
+    wal.append(_record(0, varied=True))
+    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_every_s=0.5)
+    writer = Writer(store, wal, idle_settle_s=0.2)
+    try:
+        writer.apply_pending()
+        for _ in range(20):
+            store.agents("default", None, None)
+            store._fetch("SELECT agent, quantile_cont(duration_ms, 0.99) FROM runs GROUP BY ALL")
+        left = records(store)
+        assert left > 100
+        writer.start()
+        deadline = time.monotonic() + 30
+        while records(store) >= left and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert records(store) < left, writer.last_error
+    finally:
+        writer.stop()
+        wal.close()
+        store.close()
