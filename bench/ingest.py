@@ -1,23 +1,25 @@
 """Ingest throughput end to end: OTLP protobuf in, runs queryable out, and the server's memory.
 
 Starts a real ``firstwatch serve`` on free ports with a fresh store in a temporary directory,
-pre-encodes ``--requests`` OTLP protobuf requests of 512 spans (about 1.3 KB a span: an agent's
-traces of about ten spans — a run span, model calls, tools, HTTP calls, steps, a few failures with
-exception events — in the order an exporter sends them, children before their run, traces cut
-across requests), then a separate load process posts them over ``--connections`` keep-alive
-connections (OTLP/HTTP, or OTLP/gRPC channels with ``--transport grpc``). It reports the
-acknowledged rate (2xx), the end-to-end rate (until every span is applied and every run is listed
-by ``/api/v1/agents``), the server's peak RSS (VmHWM), of which how much was its own anonymous
-memory (the highest RssAnon sampled; the rest is shared libraries' pages, mostly), and its CPU
-time.
+pre-encodes ``--requests`` OTLP protobuf requests of 512 spans (``--spans-per-request``; about 1.3
+KB a span: an agent's traces of about ten spans — a run span, model calls, tools, HTTP calls, steps,
+a few failures with exception events — in the order an exporter sends them, children before their
+run, traces cut across requests), then a separate load process posts them over ``--connections``
+keep-alive connections (OTLP/HTTP, or OTLP/gRPC channels with ``--transport grpc``). It reports the
+acknowledged rate (2xx), the end-to-end rate (until every span is applied and every run is listed by
+``/api/v1/agents``), the server's peak RSS (VmHWM), of which how much was its own anonymous memory
+(the highest RssAnon sampled; the rest is shared libraries' pages, mostly), and its CPU time.
+``--pace-ms`` makes each connection wait after each answer: with small requests, a steady light load
+of many small transactions, as most servers see.
 
 ``--stored-spans N`` first fills the store with N synthetic spans (with their runs and steps) to
 show how the writer holds up as the tables grow. The "other load" column is the machine's 1-minute
 load average just before the run: other work on the same cores makes the rates lower. The first
 line times a plain Python loop, to compare the machine's speed between runs.
 
-    python bench/ingest.py [--requests 400] [--connections 8] [--transport http|grpc]
-        [--stored-spans 0] [--repeat 1] [--duckdb-memory-limit 128MB] [--profile gil.svg]
+    python bench/ingest.py [--requests 400] [--spans-per-request 512] [--pace-ms 0]
+        [--connections 8] [--transport http|grpc] [--stored-spans 0] [--repeat 1]
+        [--duckdb-memory-limit 128MB] [--profile gil.svg]
 """
 
 from __future__ import annotations
@@ -234,8 +236,11 @@ class _Traces:
         return [*children, run]
 
 
-def build_requests(count: int, seed: int = 7) -> tuple[list[bytes], int]:
-    """`count` encoded requests of 512 spans, and how many traces (listed runs) they touch."""
+def build_requests(
+    count: int, seed: int = 7, per_request: int = SPANS_PER_REQUEST
+) -> tuple[list[bytes], int]:
+    """`count` encoded requests of `per_request` spans, and how many traces (listed runs) they
+    touch."""
     rng = random.Random(seed)
     traces = _Traces(rng)
     resources = []
@@ -260,9 +265,9 @@ def build_requests(count: int, seed: int = 7) -> tuple[list[bytes], int]:
     pending: list[Span] = []
     sent: set[bytes] = set()
     while len(bodies) < count:
-        while len(pending) < SPANS_PER_REQUEST:
+        while len(pending) < per_request:
             pending.extend(traces.trace())
-        chunk, pending = pending[:SPANS_PER_REQUEST], pending[SPANS_PER_REQUEST:]
+        chunk, pending = pending[:per_request], pending[per_request:]
         sent.update(span.trace_id for span in chunk)
         request = ExportTraceServiceRequest()
         resource_spans = request.resource_spans.add()
@@ -497,12 +502,14 @@ def load(
     transport: str,
     bodies_path: str,
     connections: int,
+    pace_s: float,
     ready: EventType,
     go: EventType,
     out: Any,
 ) -> None:
     """Post every body once over `connections` keep-alive connections (run in its own process),
-    to OTLP/HTTP at `port` or, with `transport` "grpc", to OTLP/gRPC there.
+    to OTLP/HTTP at `port` or, with `transport` "grpc", to OTLP/gRPC there, each connection
+    waiting `pace_s` after each answer.
 
     A 503 (gRPC: UNAVAILABLE) is retried after its Retry-After (RetryInfo), as an exporter would.
     Sends (start, end, statuses).
@@ -563,6 +570,7 @@ def load(
                 if status in ("200", "OK"):
                     break
                 time.sleep(retry_after or 0.2)
+            time.sleep(pace_s)
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
     ready.set()
@@ -597,6 +605,7 @@ def run(
     *,
     connections: int,
     transport: str,
+    pace_s: float,
     stored_spans: int,
     env: dict[str, str],
     profile: Path | None,
@@ -625,6 +634,7 @@ def run(
                     transport,
                     str(bodies_path),
                     connections,
+                    pace_s,
                     ready,
                     go,
                     out,
@@ -708,7 +718,20 @@ def python_loop_s(steps: int = 20_000_000) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=400, help="requests of 512 spans to post")
+    parser.add_argument("--requests", type=int, default=400, help="requests to post")
+    parser.add_argument(
+        "--spans-per-request",
+        type=int,
+        default=SPANS_PER_REQUEST,
+        help="spans in each request (an exporter's batch; 512 by default)",
+    )
+    parser.add_argument(
+        "--pace-ms",
+        type=float,
+        default=0.0,
+        help="milliseconds each connection waits after each answer (default 0: as fast as the "
+        "server answers)",
+    )
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
     parser.add_argument(
         "--transport",
@@ -740,8 +763,8 @@ def main() -> None:
     if args.duckdb_memory_limit:
         env["FIRSTWATCH_DUCKDB_MEMORY_LIMIT"] = args.duckdb_memory_limit
     started = time.perf_counter()
-    bodies, runs = build_requests(args.requests)
-    spans = args.requests * SPANS_PER_REQUEST
+    bodies, runs = build_requests(args.requests, per_request=args.spans_per_request)
+    spans = args.requests * args.spans_per_request
     size = sum(map(len, bodies))
     print(
         f"built {args.requests} requests, {spans} spans, {runs} runs, "
@@ -761,6 +784,7 @@ def main() -> None:
                     runs,
                     connections=args.connections,
                     transport=args.transport,
+                    pace_s=args.pace_ms / 1000,
                     stored_spans=args.stored_spans,
                     env=env,
                     profile=args.profile,
