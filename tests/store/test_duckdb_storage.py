@@ -258,3 +258,37 @@ def test_settle_drops_duckdbs_records_of_buffers_let_go(tmp_path: Path) -> None:
         assert records() < piled[0]
     finally:
         store.close()
+
+
+def test_settle_attaches_the_file_again_after_many_spans(tmp_path: Path) -> None:
+    # DuckDB keeps the metadata of every row group written or read until the file is detached:
+    # attached for good, a long-lived server held it all, outside memory_limit.
+    def attached() -> int:
+        rows = store._fetch(
+            "SELECT database_oid FROM duckdb_databases() WHERE database_name = 'store'"
+        )
+        return int(rows[0][0])
+
+    store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0, reattach_spans=150)
+    try:
+        first = attached()  # this thread's cursor exists from here on
+        store.apply(_runs(100), 1)
+        store.settle(hand_back_cache=False)  # checkpointed, 100 spans written: kept
+        assert attached() == first
+        store.apply(_runs(100, first=1000), 2)
+        store.settle(hand_back_cache=False)  # 200 written: attached again
+        again = attached()
+        assert again != first
+        # Queries through the cursor made before, and writes, go on as before.
+        assert store.count_spans("default") == 200 and store.applied_lsn() == 2
+        store.apply(_runs(100, first=2000), 3)
+        assert store.count_spans("default") == 300
+        store.settle(hand_back_cache=False)  # 100 since: kept
+        assert attached() == again
+    finally:
+        store.close()
+    reopened = DuckDBStore(tmp_path / "s.duckdb")
+    try:
+        assert reopened.count_spans("default") == 300 and reopened.applied_lsn() == 3
+    finally:
+        reopened.close()

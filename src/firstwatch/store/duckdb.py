@@ -52,6 +52,13 @@ CHECKPOINT_EVERY_S = 600.0
 """Seconds after which `settle` checkpoints whatever came since: queries leave DuckDB's records of
 freed buffers too (about 2 KB a query), and a server only read from checkpoints no other way."""
 
+REATTACH_SPANS = 500_000
+"""Spans written after which `settle`, after a checkpoint, detaches the file and attaches it again.
+DuckDB keeps the metadata of every row group written or read (about 1 KB a column segment) until
+the file is detached: 22 MB more for every million spans the writer wrote, 16 MB for a million a
+query read, outside `memory_limit`. Attaching again takes about 12 ms; what a query needs of the
+metadata is read again as it goes."""
+
 # DuckDB still checkpoints at commit beyond this, should nothing call `settle` for a while.
 _AUTO_CHECKPOINT = "64MB"
 # What DuckDB's cache of the file is cut back to after a large write (`DuckDBStore.settle`), beyond
@@ -200,6 +207,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         checkpoint_bytes: int = CHECKPOINT_BYTES,
         checkpoint_transactions: int = CHECKPOINT_TRANSACTIONS,
         checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+        reattach_spans: int = REATTACH_SPANS,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -207,8 +215,10 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         self.checkpoint_bytes = checkpoint_bytes
         self.checkpoint_transactions = checkpoint_transactions
         self.checkpoint_every_s = checkpoint_every_s
+        self.reattach_spans = reattach_spans
         self._since_checkpoint = 0
         self._checkpointed_at = time.monotonic()
+        self._written_since_attach = 0
         # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
         # memory than the whole ingest path. A few per checkpoint keep up. Inserts need not keep
         # a batch's rows in order (every query that needs an order asks for it): both threads
@@ -340,6 +350,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             try:
                 self._since_checkpoint += 1
                 added = self._apply(con, incoming, rows)
+                self._written_since_attach += added
                 _run(con, "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn])
                 con.execute("; ".join(f"DROP TABLE IF EXISTS temp.{name}" for name in _TEMPORARY))
                 _run(con, "COMMIT")
@@ -454,16 +465,19 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         from, until an eviction passes it: about 90 KB a transaction, outside `memory_limit`, for
         as long as nothing is evicted (42 MB after 800 transactions of 512 spans). Right after a
         checkpoint nothing is left unsaved, so the limit goes down to nothing for a moment: the
-        eviction passes the whole queue and drops those records with the cache.
+        eviction passes the whole queue and drops those records with the cache. Then, once
+        `reattach_spans` were written or a checkpoint came by time (`checkpoint_every_s`: queries
+        load row group metadata too), the file is attached again (`REATTACH_SPANS`).
         """
         with self._write_lock:
             checkpointed = False
             wal = self.path.with_name(self.path.name + ".wal")
             logged = wal.stat().st_size if wal.exists() else None
+            timely = time.monotonic() - self._checkpointed_at >= self.checkpoint_every_s
             if (
                 (logged is not None and logged >= self.checkpoint_bytes)
                 or self._since_checkpoint >= self.checkpoint_transactions
-                or time.monotonic() - self._checkpointed_at >= self.checkpoint_every_s
+                or timely
             ):
                 _run(self._con, "CHECKPOINT")
                 self._since_checkpoint = 0
@@ -485,6 +499,12 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                     pass  # blocks still in use; what could be evicted was
                 finally:
                     _run(self._con, f"SET memory_limit = '{self.memory_limit}'")
+                if checkpointed and (timely or self._written_since_attach >= self.reattach_spans):
+                    # Nothing unsaved and no query running: the file can be let go for a moment.
+                    _run(self._con, "USE memory")
+                    _run(self._con, f"DETACH {_CATALOG}")
+                    self._attach(self.path)
+                    self._written_since_attach = 0
 
     def applied_lsn(self) -> int:
         """See `Store.applied_lsn`."""
