@@ -292,3 +292,24 @@ def test_settle_attaches_the_file_again_after_many_spans(tmp_path: Path) -> None
         assert reopened.count_spans("default") == 300 and reopened.applied_lsn() == 3
     finally:
         reopened.close()
+
+
+def test_attaching_again_waits_for_a_transaction_still_open_on_the_file(tmp_path: Path) -> None:
+    # No query runs while the file is attached again; should a connection still hold a
+    # transaction on it, the store attaches the file once that ends instead of losing it.
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    try:
+        store.apply(_runs(10), 1)
+        other = store._con.cursor()
+        other.execute("USE store")
+        other.execute("BEGIN TRANSACTION")
+        assert other.execute("SELECT count(*) FROM spans").fetchall() == [(10,)]
+        closing = threading.Timer(0.3, other.execute, ["COMMIT"])
+        closing.start()
+        store._attach_again()
+        closing.join()
+        assert store.count_spans("default") == 10 and store.applied_lsn() == 1
+        store.apply(_runs(10, first=100), 2)
+        assert store.count_spans("default") == 20
+    finally:
+        store.close()

@@ -59,6 +59,9 @@ the file is detached: 22 MB more for every million spans the writer wrote, 16 MB
 query read, outside `memory_limit`. Attaching again takes about 12 ms; what a query needs of the
 metadata is read again as it goes."""
 
+# How long attaching the file again is retried (`DuckDBStore._attach_again`).
+_REATTACH_WAIT_S = 30.0
+
 # DuckDB still checkpoints at commit beyond this, should nothing call `settle` for a while.
 _AUTO_CHECKPOINT = "64MB"
 # What DuckDB's cache of the file is cut back to after a large write (`DuckDBStore.settle`), beyond
@@ -500,11 +503,31 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                 finally:
                     _run(self._con, f"SET memory_limit = '{self.memory_limit}'")
                 if checkpointed and (timely or self._written_since_attach >= self.reattach_spans):
-                    # Nothing unsaved and no query running: the file can be let go for a moment.
-                    _run(self._con, "USE memory")
-                    _run(self._con, f"DETACH {_CATALOG}")
-                    self._attach(self.path)
-                    self._written_since_attach = 0
+                    self._attach_again()
+
+    def _attach_again(self) -> None:
+        """Detach the file and attach it again (nothing unsaved, no query running).
+
+        If DuckDB refuses to detach, the file stays attached as before. Attaching again fails
+        while another connection still holds a transaction on the file (none should, as no query
+        runs): it is tried again until that ends, for at most `_REATTACH_WAIT_S`.
+        """
+        _run(self._con, "USE memory")
+        try:
+            _run(self._con, f"DETACH {_CATALOG}")
+        except duckdb.Error:
+            _run(self._con, f"USE {_CATALOG}")
+            raise
+        deadline = time.monotonic() + _REATTACH_WAIT_S
+        while True:
+            try:
+                self._attach(self.path)
+                break
+            except duckdb.Error:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+        self._written_since_attach = 0
 
     def applied_lsn(self) -> int:
         """See `Store.applied_lsn`."""
