@@ -8,7 +8,8 @@ run, traces cut across requests), then a separate load process posts them over `
 keep-alive connections (OTLP/HTTP, or OTLP/gRPC channels with ``--transport grpc``). It reports the
 acknowledged rate (2xx), the end-to-end rate (until every span is applied and every run is listed by
 ``/api/v1/agents``), the server's peak RSS (VmHWM), of which how much was its own anonymous memory
-(the highest RssAnon sampled; the rest is shared libraries' pages, mostly), and its CPU time.
+(the highest RssAnon sampled; the rest is shared libraries' pages, mostly), the median and 99th
+percentile of its RSS sampled every 20 ms under load (how long the peak lasted), and its CPU time.
 ``--pace-ms`` makes each connection wait after each answer: with small requests, a steady light load
 of many small transactions, as most servers see.
 
@@ -355,21 +356,34 @@ def listed_runs(port: int) -> int:
 
 def proc_status(pid: int, field: str) -> int:
     """A kB figure from /proc/<pid>/status (VmHWM, VmRSS)."""
+    return proc_statuses(pid, field)[field]
+
+
+def proc_statuses(pid: int, *fields: str) -> dict[str, int]:
+    """kB figures from one read of /proc/<pid>/status."""
+    found = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
+        name, _, value = line.partition(":")
+        if name in fields:
+            found[name] = int(value.split()[0])
+    missing = set(fields) - found.keys()
+    if missing:
+        raise KeyError(", ".join(sorted(missing)))
+    return found
 
 
-class AnonPeak:
-    """The highest RssAnon of a process, sampled every `every_s` between `start` and `stop`: /proc
+class MemorySampler:
+    """A process's RSS and RssAnon, sampled every `every_s` between `start` and `stop`: /proc
     keeps a high-water mark (VmHWM) only of the whole RSS, which also counts the pages of shared
-    libraries the process has touched."""
+    libraries the process has touched, and says nothing of how long the peak lasted. Samples taken
+    while `loaded` is set make the RSS percentiles under load."""
 
     def __init__(self, pid: int, every_s: float = 0.02) -> None:
         self.pid = pid
         self.every_s = every_s
-        self.peak_kb = 0
+        self.peak_anon_kb = 0
+        self.loaded = threading.Event()
+        self.rss_under_load_kb: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -383,12 +397,22 @@ class AnonPeak:
         if self._thread.is_alive():
             self._thread.join()
 
+    def rss_percentile_mb(self, q: float) -> float:
+        """The `q`th percentile (0-100) of the RSS sampled under load, in MB."""
+        if not self.rss_under_load_kb:
+            return float("nan")
+        ordered = sorted(self.rss_under_load_kb)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))] / 1024
+
     def _sample(self) -> None:
         while not self._stop.is_set():
             try:
-                self.peak_kb = max(self.peak_kb, proc_status(self.pid, "RssAnon"))
+                now = proc_statuses(self.pid, "VmRSS", "RssAnon")
             except (OSError, KeyError):  # the process has ended
                 return
+            self.peak_anon_kb = max(self.peak_anon_kb, now["RssAnon"])
+            if self.loaded.is_set():
+                self.rss_under_load_kb.append(now["VmRSS"])
             self._stop.wait(self.every_s)
 
 
@@ -593,6 +617,8 @@ class Result:
     end_to_end_s: float
     peak_rss_mb: float
     peak_anon_mb: float
+    rss_p50_mb: float
+    rss_p99_mb: float
     server_cpu_s: float
     other_load: float
     statuses: dict[str, int]
@@ -619,8 +645,8 @@ def run(
             print(f"preloaded {stored_spans} spans in {took:.1f} s", flush=True)
         process, port, grpc_port, log = start_server(folder, store, env)
         spy = None
-        anon = AnonPeak(process.pid)
-        anon.start()
+        memory = MemorySampler(process.pid)
+        memory.start()
         try:
             base_spans = metric(port, "firstwatch_spans_applied_total")
             base_runs = listed_runs(port)
@@ -658,6 +684,7 @@ def run(
                 )
                 time.sleep(1)
             go.set()
+            memory.loaded.set()
             begin = time.monotonic()
             while metric(port, "firstwatch_spans_applied_total") - base_spans < spans:
                 if process.poll() is not None:
@@ -670,6 +697,7 @@ def run(
                     raise RuntimeError("not every run was listed within 30 minutes")
                 time.sleep(0.05)
             done = time.monotonic()
+            memory.loaded.clear()
             load_started, load_ended, statuses = out.get(timeout=60)
             loader.join(60)
             cpu = cpu_seconds(process.pid) - cpu_before
@@ -678,7 +706,7 @@ def run(
                 spy.send_signal(signal.SIGINT)
                 spy.wait(120)
         finally:
-            anon.stop()
+            memory.stop()
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(120)
@@ -689,7 +717,9 @@ def run(
         acked_s=load_ended - load_started,
         end_to_end_s=done - load_started,
         peak_rss_mb=peak_kb / 1024,
-        peak_anon_mb=anon.peak_kb / 1024,
+        peak_anon_mb=memory.peak_anon_kb / 1024,
+        rss_p50_mb=memory.rss_percentile_mb(50),
+        rss_p99_mb=memory.rss_percentile_mb(99),
         server_cpu_s=cpu,
         other_load=other_load,
         statuses=statuses,
@@ -793,7 +823,8 @@ def main() -> None:
     print()
     print(
         f"{'stored':>9} {'spans':>8} {'conns':>5} {'acked/s':>8} {'end-to-end/s':>12} "
-        f"{'peak RSS MB':>11} {'of it anon':>10} {'CPU µs/span':>11} {'other load':>10}  statuses"
+        f"{'peak RSS MB':>11} {'of it anon':>10} {'RSS p50/p99':>11} {'CPU µs/span':>11} "
+        f"{'other load':>10}  statuses"
     )
     for result in results:
         statuses = " ".join(f"{code}×{n}" for code, n in sorted(result.statuses.items()))
@@ -801,6 +832,7 @@ def main() -> None:
             f"{args.stored_spans:>9} {result.spans:>8} {args.connections:>5} "
             f"{result.spans / result.acked_s:>8,.0f} {result.spans / result.end_to_end_s:>12,.0f} "
             f"{result.peak_rss_mb:>11.0f} {result.peak_anon_mb:>10.0f} "
+            f"{f'{result.rss_p50_mb:.0f}/{result.rss_p99_mb:.0f}':>11} "
             f"{result.server_cpu_s * 1e6 / result.spans:>11.0f} "
             f"{result.other_load:>10.1f}  {statuses}"
         )
