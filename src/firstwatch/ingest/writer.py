@@ -43,6 +43,14 @@ RELAX_AFTER = 64
 """Transactions applied after a failure before the writer tries its full batch size again."""
 
 
+RETRY_FAST = 4
+"""Failures in a row the writer retries after a second, each with half the batch: what a store
+short of memory needs."""
+
+RETRY_MAX_S = 30.0
+"""Longest wait in seconds before a failed transaction is tried again: after `RETRY_FAST`
+failures in a row the wait doubles up to this (a full disk fails every try until room is made)."""
+
 IDLE_SETTLE_S = 30.0
 """Seconds with nothing to apply after which the writer has the store do its upkeep anyway
 (`Store.settle`): what queries leave behind is handed back on a server nobody writes to."""
@@ -66,9 +74,12 @@ class Writer:
         batch_spans: int = 50_000,
         batch_bytes: int = BATCH_BYTES,
         idle_settle_s: float = IDLE_SETTLE_S,
+        retry_max_s: float = RETRY_MAX_S,
     ) -> None:
         self.store = store
         self.idle_settle_s = idle_settle_s
+        self.retry_max_s = retry_max_s
+        self._failures = 0
         self.wal = wal
         self.batch_spans = batch_spans
         self.batch_bytes = batch_bytes
@@ -164,18 +175,21 @@ class Writer:
             try:
                 if self.apply_pending():
                     self.last_error = None
+                    self._failures = 0
                     self._settle()
                     settled = time.monotonic()
                     continue
             except Exception as exc:  # keep going: the log still holds the records
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception(
-                    "writer failed to apply a batch of up to %d bytes; will retry with half",
-                    self._budget,
+                wait_s = min(self.retry_max_s, 2.0 ** max(0, self._failures - RETRY_FAST))
+                self._failed(
+                    exc,
+                    f"writer failed to apply a batch of up to {self._budget} bytes; will retry "
+                    f"with half in {wait_s:g} s",
                 )
+                self._failures += 1
                 self._budget = self._ceiling = max(1, self._budget // 2)
                 self._successes = 0
-                self._stop.wait(1.0)
+                self._stop.wait(wait_s)
                 continue
             self._wake.wait(0.05)
             self._wake.clear()
@@ -191,8 +205,28 @@ class Writer:
         try:
             self.store.settle(hand_back_cache=hand_back_cache)
         except Exception as exc:  # the batch is stored; upkeep is tried again after the next
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.exception("store upkeep after a write failed")
+            self._failed(exc, "store upkeep after a write failed")
+        else:
+            self.last_error = None
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        """Report a failure (with its traceback the first time in a row, in one line after), then
+        have the store made usable again if the failure broke it."""
+        error = f"{type(exc).__name__}: {exc}"
+        if error == self.last_error:
+            log.warning("%s, again: %s", what, error)
+        else:
+            log.error("%s", what, exc_info=exc)
+        try:
+            if self.store.recover():
+                log.warning("the store was opened again after: %s", error)
+        except Exception as again:
+            log.warning(
+                "the store could not be opened again (%s: %s); will try after the next failure",
+                type(again).__name__,
+                again,
+            )
+        self.last_error = error
 
     def drain(self, timeout_s: float = 30.0) -> bool:
         """Apply everything in the log (used at shutdown); True when nothing is left."""

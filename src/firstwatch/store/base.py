@@ -125,6 +125,11 @@ class Store(Protocol):
         hand back memory the database holds only as a cache."""
         ...
 
+    def recover(self) -> bool:
+        """After a failed write or upkeep: make the database usable again if the failure left it
+        unusable (open it again); True when it did."""
+        ...
+
     def list_runs(
         self, where: RunFilter, limit: int, after: tuple[int, str, str] | None
     ) -> list[Row]:

@@ -222,30 +222,18 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         self._since_checkpoint = 0
         self._checkpointed_at = time.monotonic()
         self._written_since_attach = 0
-        # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
-        # memory than the whole ingest path. A few per checkpoint keep up. Inserts need not keep
-        # a batch's rows in order (every query that needs an order asks for it): both threads
-        # then write at once, 6.8 against 8.6 µs a span. DuckDB's allocator hands freed memory
-        # back after a task that peaked above 16MB (not 128MB): about 10 MB less held under load.
-        self._con = duckdb.connect(
-            config={
-                "memory_limit": memory_limit,
-                "max_vacuum_tasks": 4,
-                "preserve_insertion_order": False,
-                "allocator_flush_threshold": "16MB",
-                "checkpoint_threshold": _AUTO_CHECKPOINT,
-            }
-        )
+        self._attach_sql: str | None = None
         try:
-            self._attach(path)
+            self._connect()
         except duckdb.Error as exc:
-            self._con.close()
             raise RuntimeError(
                 f"cannot open {path}: {exc}. A DuckDB file has one owning process: stop the other "
                 "firstwatch serve, or choose another --store."
             ) from None
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        # Bumped when the file is opened again (`recover`): each thread's cursor belongs to one.
+        self._opened = 0
         self._gate = QueryGate()
         indexed = self._has_table("trace_index")
         for name, columns in _KEYED.items():
@@ -269,13 +257,40 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         if not indexed:
             self._index_existing()
 
+    def _connect(self) -> None:
+        """Open a new in-memory DuckDB as `_con`, with the file attached and in use."""
+        # Checkpoints merge small row groups ("vacuum"); unbounded, one merge could take more
+        # memory than the whole ingest path. A few per checkpoint keep up. Inserts need not keep
+        # a batch's rows in order (every query that needs an order asks for it): both threads
+        # then write at once, 6.8 against 8.6 µs a span. DuckDB's allocator hands freed memory
+        # back after a task that peaked above 16MB (not 128MB): about 10 MB less held under load.
+        self._con = duckdb.connect(
+            config={
+                "memory_limit": self.memory_limit,
+                "max_vacuum_tasks": 4,
+                "preserve_insertion_order": False,
+                "allocator_flush_threshold": "16MB",
+                "checkpoint_threshold": _AUTO_CHECKPOINT,
+            }
+        )
+        try:
+            self._attach(self.path)
+        except duckdb.Error:
+            self._con.close()
+            raise
+
     def _attach(self, path: Path) -> None:
         """Attach the file with the row group size it was made with.
 
         A new file gets `ROW_GROUP_SIZE`, recorded in `meta`. A file made without one (by an older
         version) keeps DuckDB's default: DuckDB 2.0 fails to commit appends to a column added with
-        ALTER TABLE when the file's row groups and the attached size differ.
+        ALTER TABLE when the file's row groups and the attached size differ. The size is read
+        once: attaching again needs no DETACH, which checkpoints (and fails on a full disk).
         """
+        if self._attach_sql is not None:
+            _run(self._con, self._attach_sql)
+            _run(self._con, f"USE {_CATALOG}")
+            return
         quoted = str(path).replace("'", "''")
         new = not path.exists() or path.stat().st_size == 0
         size = ROW_GROUP_SIZE if new else None
@@ -291,6 +306,9 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         if new or size is not None:
             _run(self._con, f"ATTACH '{quoted}' AS {_CATALOG} (ROW_GROUP_SIZE {size})")
         _run(self._con, f"USE {_CATALOG}")
+        self._attach_sql = f"ATTACH '{quoted}' AS {_CATALOG}" + (
+            f" (ROW_GROUP_SIZE {size})" if size is not None else ""
+        )
         if new:
             _run(self._con, _META_SQL)
             _run(self._con, "INSERT INTO meta VALUES ('row_group_size', ?)", [size])
@@ -319,12 +337,12 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     @contextlib.contextmanager
     def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """This thread's cursor, for queries whose results are fetched inside the block."""
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._con.cursor()
-            _run(cursor, f"USE {_CATALOG}")
-            self._local.cursor = cursor
         with self._gate.query():
+            cursor = getattr(self._local, "cursor", None)
+            if cursor is None or self._local.opened != self._opened:
+                cursor = self._con.cursor()
+                _run(cursor, f"USE {_CATALOG}")
+                self._local.cursor, self._local.opened = cursor, self._opened
             yield cursor
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -358,7 +376,10 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                 con.execute("; ".join(f"DROP TABLE IF EXISTS temp.{name}" for name in _TEMPORARY))
                 _run(con, "COMMIT")
             except BaseException:
-                _run(con, "ROLLBACK")
+                # A COMMIT that failed has ended the transaction already: its error is the one
+                # to report, not ROLLBACK's.
+                with contextlib.suppress(duckdb.TransactionException):
+                    _run(con, "ROLLBACK")
                 raise
             finally:
                 for view in _VIEWS:
@@ -657,6 +678,31 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
     def projects(self) -> Sequence[str]:
         """See `Store.projects`."""
         return [r["name"] for r in self._rows("SELECT name FROM projects ORDER BY name")]
+
+    def recover(self) -> bool:
+        """See `Store.recover`: open the file again if DuckDB no longer reads it.
+
+        A checkpoint that fails (on a full disk, say) leaves the attached file invalidated: every
+        query on it fails, even once there is room again, and DETACH fails too. Only a new
+        DuckDB instance attaching it reads it again (replaying DuckDB's own log); writes
+        committed before are all there. Skipped while a query runs (on an invalidated file
+        queries fail at once, so the next call finds none).
+        """
+        with self._write_lock:
+            try:
+                _run(self._con, "SELECT count(*) FROM meta")
+                return False
+            except duckdb.Error:
+                pass
+            with self._gate.alone() as alone:
+                if not alone:
+                    return False
+                with contextlib.suppress(duckdb.Error):
+                    self._con.close()
+                self._connect()
+                self._opened += 1
+                self._written_since_attach = 0
+                return True
 
     def close(self) -> None:
         """See `Store.close`."""

@@ -1,0 +1,126 @@
+"""Run inside a private mount namespace by `test_store_disk.py`: the server's writer and a DuckDB
+store on a small tmpfs (`sys.argv[1]`), its log elsewhere (`sys.argv[2]`), fed until the disk is
+full, then given room again. With `sys.argv[3]` "checkpoint" the store checkpoints after every MiB
+of DuckDB's own log, so a checkpoint meets the full disk; with "commit" it never does, so a
+commit does. Prints what it saw as JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+from firstwatch.ingest.wal import WriteAheadLog
+from firstwatch.ingest.writer import Writer
+from firstwatch.store.duckdb import DuckDBStore
+from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+
+SPANS = 64
+BALLAST_BYTES = 12 * 2**20
+
+
+def noise(seed: int) -> str:
+    """4,000 hex digits of random bytes: about as much stored after compression."""
+    return random.Random(seed).randbytes(2000).hex()
+
+
+def record(number: int) -> bytes:
+    """A logged batch of `SPANS` one-span traces with 4 KB of attributes that hardly compress."""
+    rows = [
+        {
+            **dict.fromkeys(SPAN_COLUMN_NAMES),
+            "project": "default",
+            "trace_id": f"{number:016x}{i:016x}",
+            "span_id": f"{i + 1:016x}",
+            "name": "run",
+            "kind": "run",
+            "agent_marked": True,
+            "start_ns": 10**18 + number * SPANS + i,
+            "end_ns": 10**18 + number * SPANS + i + 1000,
+            "duration_ms": 0.001,
+            "status": "ok",
+            "agent": "extractor",
+            "attributes": json.dumps({"input.value": noise(number * SPANS + i)}),
+            "resource": "{}",
+            "received_ns": number,
+        }
+        for i in range(SPANS)
+    ]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, SPAN_SCHEMA) as stream:
+        stream.write_table(pa.Table.from_pylist(rows, schema=SPAN_SCHEMA))
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def wait(check: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class Repeats(logging.Handler):
+    """Counts the writer's reports of a failure seen before."""
+
+    count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if ", again: " in record.getMessage():
+            self.count += 1
+
+
+def main() -> None:
+    disk, log_dir, failing = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    ballast = disk / "ballast"
+    ballast.write_bytes(b"\0" * BALLAST_BYTES)
+    never = 2**62
+    store = DuckDBStore(
+        disk / "store.duckdb",
+        checkpoint_bytes=2**20 if failing == "checkpoint" else never,
+        checkpoint_transactions=never,
+    )
+    wal = WriteAheadLog(log_dir)
+    writer = Writer(store, wal, retry_max_s=0.5, idle_settle_s=0.5)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    repeats = Repeats()
+    logging.getLogger("firstwatch.ingest.writer").addHandler(repeats)
+    writer.start()
+    seen: dict[str, object] = {}
+    try:
+        records = 0
+        while records < 400 and not writer.last_error:
+            wal.append(record(records))
+            records += 1
+            writer.wake()
+            wait(lambda: writer.lag_lsn() == 0 or bool(writer.last_error), 30)
+        seen["records"] = records
+        seen["error_while_full"] = writer.last_error
+        # Let it fail a few more times: each is reported in one line.
+        seen["failed_again"] = wait(lambda: repeats.count >= 3, 60)
+        try:
+            store.count_spans()
+            seen["readable_while_full"] = True
+        except Exception as exc:
+            seen["readable_while_full"] = False
+            seen["read_error"] = f"{type(exc).__name__}: {exc}"
+        ballast.unlink()
+        seen["caught_up"] = wait(lambda: writer.lag_lsn() == 0 and not writer.last_error, 120)
+        seen["stored"] = store.count_spans()
+        seen["sent"] = records * SPANS
+    finally:
+        writer.stop()
+        store.close()
+        wal.close()
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    main()
