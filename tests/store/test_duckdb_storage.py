@@ -313,3 +313,23 @@ def test_attaching_again_waits_for_a_transaction_still_open_on_the_file(tmp_path
         assert store.count_spans("default") == 20
     finally:
         store.close()
+
+
+def test_work_larger_than_the_memory_limit_spills_beside_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    store = DuckDBStore(tmp_path / "data" / "store.duckdb", memory_limit="64MB")
+    try:
+        # Four million groups do not fit in 64MB: DuckDB writes part of them to its temp directory.
+        groups = store._fetch(
+            "SELECT count(*) FROM (SELECT md5(i::VARCHAR) AS x, count(*) FROM range(4000000) t(i) "
+            "GROUP BY x)"
+        )
+        assert groups == [(4_000_000,)]
+        assert (tmp_path / "data" / "store.duckdb.tmp").is_dir()
+        assert not (cwd / ".tmp").exists()
+    finally:
+        store.close()
