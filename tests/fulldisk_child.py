@@ -8,54 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow as pa
-
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.ingest.writer import Writer
 from firstwatch.store.duckdb import DuckDBStore
-from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from logrecords import run_record
 
 SPANS = 64
 BALLAST_BYTES = 12 * 2**20
-
-
-def noise(seed: int) -> str:
-    """4,000 hex digits of random bytes: about as much stored after compression."""
-    return random.Random(seed).randbytes(2000).hex()
-
-
-def record(number: int) -> bytes:
-    """A logged batch of `SPANS` one-span traces with 4 KB of attributes that hardly compress."""
-    rows = [
-        {
-            **dict.fromkeys(SPAN_COLUMN_NAMES),
-            "project": "default",
-            "trace_id": f"{number:016x}{i:016x}",
-            "span_id": f"{i + 1:016x}",
-            "name": "run",
-            "kind": "run",
-            "agent_marked": True,
-            "start_ns": 10**18 + number * SPANS + i,
-            "end_ns": 10**18 + number * SPANS + i + 1000,
-            "duration_ms": 0.001,
-            "status": "ok",
-            "agent": "extractor",
-            "attributes": json.dumps({"input.value": noise(number * SPANS + i)}),
-            "resource": "{}",
-            "received_ns": number,
-        }
-        for i in range(SPANS)
-    ]
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, SPAN_SCHEMA) as stream:
-        stream.write_table(pa.Table.from_pylist(rows, schema=SPAN_SCHEMA))
-    return bytes(sink.getvalue().to_pybytes())
 
 
 def wait(check: Callable[[], bool], timeout_s: float) -> bool:
@@ -97,7 +61,7 @@ def main() -> None:
     try:
         records = 0
         while records < 400 and not writer.last_error:
-            wal.append(record(records))
+            wal.append(run_record(records, spans=SPANS, varied=True))
             records += 1
             writer.wake()
             wait(lambda: writer.lag_lsn() == 0 or bool(writer.last_error), 30)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -14,43 +13,11 @@ from firstwatch.ingest.pipeline import decode_batch, decode_batches
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.ingest.writer import Writer
 from firstwatch.store.duckdb import DuckDBStore
-from firstwatch.store.schema import INSERT_ONLY_COLUMNS, SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import INSERT_ONLY_COLUMNS, SPAN_SCHEMA
+from logrecords import run_record
 
 RECORDS = 64
 SPANS = 512
-
-
-def _record(number: int, varied: bool = False, schema: pa.Schema = SPAN_SCHEMA) -> bytes:
-    """One logged batch: 512 one-span traces with about 4 KB of attributes each (`varied`: each
-    its own, which hardly compress)."""
-    text = json.dumps({"input.value": " ".join(f"word{i}-{number}" for i in range(400))})
-    rows = [
-        {
-            **dict.fromkeys(SPAN_COLUMN_NAMES),
-            "project": "default",
-            "trace_id": f"{number:016x}{i:016x}",
-            "span_id": f"{i + 1:016x}",
-            "name": "run",
-            "kind": "run",
-            "agent_marked": True,
-            "start_ns": 10**18 + number * SPANS + i,
-            "end_ns": 10**18 + number * SPANS + i + 1000,
-            "duration_ms": 0.001,
-            "status": "ok",
-            "agent": "extractor",
-            "attributes": json.dumps({"input.value": random.randbytes(2000).hex()})
-            if varied
-            else text,
-            "resource": json.dumps({"service.name": f"svc-{number}"}),
-            "received_ns": number,
-        }
-        for i in range(SPANS)
-    ]
-    table = pa.Table.from_pylist(rows, schema=schema)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as stream:
-        stream.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
 
 
 def _apply_all(writer: Writer, timeout_s: float = 60) -> None:
@@ -68,7 +35,7 @@ def _apply_all(writer: Writer, timeout_s: float = 60) -> None:
 def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Path) -> None:
     wal = WriteAheadLog(tmp_path / "wal")
     for number in range(RECORDS):
-        wal.append(_record(number))
+        wal.append(run_record(number))
     # A store this small cannot take the whole log (about 130 MB) in one transaction.
     store = DuckDBStore(tmp_path / "s.duckdb", memory_limit="32MB")
     writer = Writer(store, wal, batch_spans=10**9, batch_bytes=2**30)
@@ -83,7 +50,7 @@ def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Pa
 
 def test_records_decoded_together_read_as_each_alone() -> None:
     # Each record brings its own dictionary of resources, which replaces the one before.
-    records = [_record(number) for number in range(3)]
+    records = [run_record(number) for number in range(3)]
     alone = pa.concat_tables([decode_batch(record) for record in records])
     together = decode_batches(records)
     assert together.schema == SPAN_SCHEMA and together.equals(alone)
@@ -94,7 +61,7 @@ def test_records_decoded_together_read_as_each_alone() -> None:
     earlier = SPAN_SCHEMA.set(
         SPAN_SCHEMA.get_field_index("resource"), pa.field("resource", pa.string())
     )
-    mixed = [records[0], _record(7, schema=earlier), records[2]]
+    mixed = [records[0], run_record(7, schema=earlier), records[2]]
     assert decode_batches(mixed).equals(
         pa.concat_tables([decode_batch(record) for record in mixed])
     )
@@ -112,8 +79,8 @@ def test_records_logged_by_an_earlier_version_are_applied_with_todays(tmp_path: 
     )
     assert earlier != SPAN_SCHEMA
     wal = WriteAheadLog(tmp_path / "wal")
-    wal.append(_record(0, schema=earlier))
-    wal.append(_record(1))
+    wal.append(run_record(0, schema=earlier))
+    wal.append(run_record(1))
     store = DuckDBStore(tmp_path / "s.duckdb")
     try:
         # Both in one transaction, which a batch of two schemas could not be.
@@ -146,8 +113,8 @@ def test_the_writer_holds_its_batch_without_the_columns_only_the_insert_reads(
 ) -> None:
     wal = WriteAheadLog(tmp_path / "wal")
     for number in range(3):
-        wal.append(_record(number, varied=True))
-    wal.append(_record(0, varied=True))  # a copy of spans already logged: skipped
+        wal.append(run_record(number, varied=True))
+    wal.append(run_record(0, varied=True))  # a copy of spans already logged: skipped
     store = _Watched(tmp_path / "s.duckdb")
     try:
         writer = Writer(store, wal, batch_spans=2 * SPANS)
@@ -191,7 +158,7 @@ def _logged(tmp_path: Path, records: int) -> tuple[WriteAheadLog, DuckDBStore]:
     """A log of `records` varied records and an empty store that checkpoints after every write."""
     wal = WriteAheadLog(tmp_path / "wal")
     for number in range(records):
-        wal.append(_record(number, varied=True))
+        wal.append(run_record(number, varied=True))
     return wal, DuckDBStore(tmp_path / "s.duckdb", checkpoint_bytes=0)
 
 
@@ -202,7 +169,7 @@ def test_after_a_large_write_the_store_hands_back_its_cache(tmp_path: Path) -> N
         _apply_all(Writer(store, wal, batch_spans=SPANS, batch_bytes=4 * 2**20))
         assert store.count_spans("default") == 8 * SPANS
         assert _cached(store) > 8 * 2**20
-        wal.append(_record(8, varied=True))
+        wal.append(run_record(8, varied=True))
         _apply_all(Writer(store, wal, batch_spans=SPANS, batch_bytes=4 * 2**20))
         # Checkpointed, so nothing is unsaved and nothing is kept: the cache is all handed back.
         assert sum(store.memory_bytes().values()) <= 2**20
@@ -217,7 +184,7 @@ def test_after_a_small_write_the_cache_stays_warm_for_queries(tmp_path: Path) ->
         _apply_all(Writer(store, wal, batch_spans=8 * SPANS))
         cached = _cached(store)
         assert cached > 12 * 2**20
-        wal.append(_record(16, varied=True))
+        wal.append(run_record(16, varied=True))
         store.checkpoint_bytes = 2**30  # (after a checkpoint the cache is handed back anyway)
         # 2 MB of log in one transaction, less than a quarter of the default 27 MiB: small.
         _apply_all(Writer(store, wal, batch_spans=SPANS))
@@ -237,7 +204,7 @@ def test_an_idle_writer_has_the_store_hand_back_what_queries_left(tmp_path: Path
         )
 
     wal = WriteAheadLog(tmp_path / "wal")
-    wal.append(_record(0, varied=True))
+    wal.append(run_record(0, varied=True))
     store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_every_s=0.5)
     writer = Writer(store, wal, idle_settle_s=0.2)
     try:
