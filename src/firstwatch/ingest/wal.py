@@ -35,6 +35,10 @@ from types import TracebackType
 
 _log = logging.getLogger(__name__)
 
+FAILURE_LOG_EVERY_S = 60.0
+"""While appends keep failing (a full disk refuses every request), the log says so once, then at
+most once a minute with how many failed since; `/metrics` counts each refused request."""
+
 _MAGIC = b"FWL1"
 _HEADER = struct.Struct("<4sIIQQ")  # magic, crc32, payload length, lsn, unix time ns
 _CRC_FROM = 8  # the CRC covers the header from the length field on, after the payload
@@ -157,6 +161,9 @@ class WriteAheadLog:
         self._flushing = False
         self._closed = False
         self._broken: BaseException | None = None
+        # Failed appends not yet logged, and when one last was (None: appends succeed).
+        self._failed_unlogged = 0
+        self._failure_logged_at: float | None = None
         self._segments: list[_Segment] = []
         self._runs: deque[_Run] = deque()
         self._head = 0  # records of _runs[0] already applied
@@ -452,6 +459,7 @@ class WriteAheadLog:
                     ticket.lsn = lsn + offset
                     ticket.done = True
                 self._cond.notify_all()
+            self._note_success()
             start = end
 
     def _fail(self, tickets: list[_Ticket], error: BaseException) -> None:
@@ -479,7 +487,37 @@ class WriteAheadLog:
             with self._cond:
                 self._broken = again
         else:
+            self._note_failure(error)
+
+    def _note_failure(self, error: BaseException) -> None:
+        """Log a failed append: the first of a run of them, then once a `FAILURE_LOG_EVERY_S`
+        with how many failed since."""
+        now = time.monotonic()
+        if self._failure_logged_at is None:
             _log.error("write-ahead log append failed, records not acknowledged: %s", error)
+        elif now - self._failure_logged_at >= FAILURE_LOG_EVERY_S:
+            _log.error(
+                "write-ahead log appends failed %d times in the last %.0f s, records not "
+                "acknowledged: %s",
+                self._failed_unlogged + 1,
+                now - self._failure_logged_at,
+                error,
+            )
+        else:
+            self._failed_unlogged += 1
+            return
+        self._failure_logged_at = now
+        self._failed_unlogged = 0
+
+    def _note_success(self) -> None:
+        """After failed appends, say that appends succeed again."""
+        if self._failure_logged_at is not None:
+            _log.warning(
+                "write-ahead log appends succeed again (%d more failed since the last report)",
+                self._failed_unlogged,
+            )
+            self._failure_logged_at = None
+            self._failed_unlogged = 0
 
     def _rotate(self) -> _Segment:
         first_lsn = self._last_lsn + 1

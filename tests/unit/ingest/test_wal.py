@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import queue
 import signal
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firstwatch.ingest import wal as wal_module
 from firstwatch.ingest.wal import (
     HEADER_BYTES,
     WalCorrupt,
@@ -537,3 +539,42 @@ def test_random_payloads_round_trip(
                 if len(chunk) < len(rest):
                     taken = sum(len(p) for _, p in chunk)
                     assert taken + len(rest[len(chunk)][1]) > max_bytes
+
+
+def _failing_appends(fsync: Fsync, wal: WriteAheadLog, count: int) -> None:
+    """`count` appends whose fsync fails (each failure's roll-back fsync succeeds)."""
+    for _ in range(count):
+        failing = fsync.calls + 1
+        fsync.fail = lambda n, failing=failing: n == failing
+        with pytest.raises(WalError):
+            wal.append(b"refused")
+    fsync.fail = lambda n: False
+
+
+def test_a_run_of_failed_appends_is_logged_once_and_its_end_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fsync = Fsync()
+    caplog.set_level(logging.WARNING, logger="firstwatch.ingest.wal")
+    with WriteAheadLog(tmp_path, fsync=fsync) as wal:
+        _failing_appends(fsync, wal, 10)
+        errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1
+        assert os.strerror(errno.ENOSPC) in errors[0]
+        assert wal.append(b"taken") == 1
+        assert records(wal) == [(1, b"taken")]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "write-ahead log appends succeed again (9 more failed since the last report)" in messages
+
+
+def test_failed_appends_go_on_being_logged_every_interval(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wal_module, "FAILURE_LOG_EVERY_S", 0.0)
+    fsync = Fsync()
+    caplog.set_level(logging.WARNING, logger="firstwatch.ingest.wal")
+    with WriteAheadLog(tmp_path, fsync=fsync) as wal:
+        _failing_appends(fsync, wal, 3)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 3
+    assert all("failed 1 times in the last" in message for message in errors[1:])
