@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -331,5 +334,48 @@ def test_work_larger_than_the_memory_limit_spills_beside_the_file(
         assert groups == [(4_000_000,)]
         assert (tmp_path / "data" / "store.duckdb.tmp").is_dir()
         assert not (cwd / ".tmp").exists()
+    finally:
+        store.close()
+
+
+def test_a_file_of_another_format_is_refused_as_it_is(tmp_path: Path) -> None:
+    wrong = tmp_path / "agents.db"
+    con = sqlite3.connect(wrong)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = wrong.read_bytes()
+    with pytest.raises(RuntimeError, match="is not a DuckDB database file") as raised:
+        DuckDBStore(wrong)
+    assert "owning process" not in str(raised.value)
+    assert wrong.read_bytes() == before
+
+
+def test_a_store_another_process_holds_is_refused_naming_the_owner(tmp_path: Path) -> None:
+    path = tmp_path / "store.duckdb"
+    script = (
+        "import sys; from pathlib import Path; from firstwatch.store.duckdb import DuckDBStore;"
+        f" store = DuckDBStore(Path({str(path)!r})); print('open', flush=True); sys.stdin.read()"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            with pytest.raises(RuntimeError, match="one owning process"):
+                DuckDBStore(path)
+        finally:
+            holder.stdin.close()
+            holder.wait(60)
+
+
+def test_the_store_never_fetches_extensions(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "store.duckdb")
+    try:
+        assert store._fetch(
+            "SELECT current_setting('autoinstall_known_extensions'), "
+            "current_setting('autoload_known_extensions')"
+        ) == [(False, False)]
     finally:
         store.close()

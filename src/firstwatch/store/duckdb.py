@@ -126,6 +126,12 @@ _RUN_LIST_COLUMNS = (
 )
 
 
+def _is_duckdb_file(path: Path) -> bool:
+    """Whether `path` starts as every DuckDB database file does ("DUCK" at byte 8)."""
+    with path.open("rb") as file:
+        return file.read(12)[8:12] == b"DUCK"
+
+
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
     """Execute a statement and consume its result (DuckDB wants results finished)."""
     con.execute(sql, list(params) if params is not None else None).fetchall()
@@ -223,12 +229,22 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         self._checkpointed_at = time.monotonic()
         self._written_since_attach = 0
         self._attach_sql: str | None = None
+        if path.is_file() and path.stat().st_size > 0 and not _is_duckdb_file(path):
+            raise RuntimeError(
+                f"cannot open {path}: it is not a DuckDB database file; choose another --store"
+            )
         try:
             self._connect()
         except duckdb.Error as exc:
+            owned = "lock" in str(exc).lower()
             raise RuntimeError(
-                f"cannot open {path}: {exc}. A DuckDB file has one owning process: stop the other "
-                "firstwatch serve, or choose another --store."
+                f"cannot open {path}: {exc}"
+                + (
+                    ". A DuckDB file has one owning process: stop the other firstwatch serve, "
+                    "or choose another --store."
+                    if owned
+                    else ""
+                )
             ) from None
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -266,8 +282,12 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         # back after a task that peaked above 16MB (not 128MB): about 10 MB less held under load.
         # What does not fit in memory_limit spills beside the file (DuckDB's own place for a file
         # it opens; an in-memory instance would spill to `.tmp` in the working directory).
+        # DuckDB would fetch an extension from the internet to read a file of another format
+        # (SQLite, say); the store needs none beyond those built in (json, parquet).
         self._con = duckdb.connect(
             config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
                 "memory_limit": self.memory_limit,
                 "temp_directory": str(self.path) + ".tmp",
                 "max_vacuum_tasks": 4,
