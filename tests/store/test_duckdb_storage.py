@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from firstwatch.settings import DUCKDB_MEMORY_LIMIT, Settings
+from firstwatch.store.base import ApiKey
 from firstwatch.store.duckdb import DuckDBStore
 from firstwatch.store.schema import NARROW_SPAN_SCHEMA, SPAN_COLUMN_NAMES, SPAN_SCHEMA
 
@@ -379,3 +380,15 @@ def test_the_store_never_fetches_extensions(tmp_path: Path) -> None:
         ) == [(False, False)]
     finally:
         store.close()
+
+
+def test_a_key_once_found_is_answered_without_the_database(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "store.duckdb")
+    key = ApiKey("k1", "acme", "ingest", "fw_abcdefgh", 1)
+    store.add_key(key, "hash1")
+    assert store.key_by_hash("hash1") == key
+    store.close()
+    # Nothing reads the file now: the key seen before is still known, no other one is guessed.
+    assert store.key_by_hash("hash1") == key
+    with pytest.raises(duckdb.Error):
+        store.key_by_hash("hash2")

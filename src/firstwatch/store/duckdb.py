@@ -250,6 +250,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         self._local = threading.local()
         # Bumped when the file is opened again (`recover`): each thread's cursor belongs to one.
         self._opened = 0
+        self._keys: dict[str, ApiKey] = {}  # by hash: the keys requests came with
         self._gate = QueryGate()
         indexed = self._has_table("trace_index")
         for name, columns in _KEYED.items():
@@ -686,12 +687,20 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             )
 
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        """See `Store.key_by_hash`."""
+        """See `Store.key_by_hash`. A key never changes once made (and only this process writes
+        the file), so one found is kept in memory: requests with a known key do not wait for the
+        database, nor fail when it cannot be read."""
+        known = self._keys.get(key_hash)
+        if known is not None:
+            return known
         rows = self._rows(
             "SELECT key_id, project, scope, prefix, created_ns FROM api_keys WHERE key_hash = ?",
             [key_hash],
         )
-        return ApiKey(**rows[0]) if rows else None
+        if not rows:
+            return None
+        found = self._keys[key_hash] = ApiKey(**rows[0])
+        return found
 
     def key_count(self) -> int:
         """See `Store.key_count`."""
