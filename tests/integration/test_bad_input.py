@@ -11,14 +11,17 @@ from typing import Any
 import httpx
 import pytest
 from google.rpc import status_pb2
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from serverproc import ServerProcess, start_server, wait_for
+from spanbatches import make_batches
 
 pytestmark = pytest.mark.integration
 
@@ -296,5 +299,43 @@ def test_keys_required(tmp_path: Path) -> None:
             # The admin key belongs to 'default': acme's run is not visible there.
             assert admin.get("/api/v1/runs").json()["runs"] == []
         assert "fw_" not in json.dumps(proc.output().split("It is shown once")[1:])
+    finally:
+        proc.stop()
+
+
+def test_keys_required_over_grpc_with_the_real_exporter(tmp_path: Path) -> None:
+    proc = start_server(tmp_path, extra_args=("--require-keys",))
+    try:
+        keys = proc.new_keys(proc.admin_key(), "acme", ("ingest", "read"))
+        batch = make_batches(1, traces_per_batch=2, steps_per_trace=2)[0]
+
+        def export(key: str | None) -> SpanExportResult:
+            exporter = GrpcExporter(
+                endpoint=f"127.0.0.1:{proc.grpc_port}",
+                insecure=True,
+                headers=(("authorization", f"Bearer {key}"),) if key else None,
+                timeout=10,
+            )
+            try:
+                return exporter.export(batch)
+            finally:
+                exporter.shutdown()
+
+        assert export(None) is SpanExportResult.FAILURE
+        assert export("fw_not-a-real-key") is SpanExportResult.FAILURE
+        assert export(keys["read"]) is SpanExportResult.FAILURE
+        assert export(keys["ingest"]) is SpanExportResult.SUCCESS
+        sent = {format(span.context.trace_id, "032x") for span in batch}
+        with proc.client(keys["read"]) as reader:
+            runs = wait_for(
+                lambda: (
+                    len(reader.get("/api/v1/runs").json()["runs"]) == len(sent)
+                    and reader.get("/api/v1/runs").json()["runs"]
+                ),
+                what="acme's runs",
+            )
+            metrics = reader.get("/metrics").text
+        assert {r["trace_id"] for r in runs} == sent
+        assert 'firstwatch_requests_rejected_total{reason="unauthorized"} 3' in metrics
     finally:
         proc.stop()
