@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -9,6 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from firstwatch.server.api.deps import state_of
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -100,11 +103,23 @@ def metrics(request: Request) -> PlainTextResponse:
         "(the latest count of each process).",
         "# TYPE firstwatch_sdk_dropped_spans_total gauge",
         _line("firstwatch_sdk_dropped_spans_total", stats.sdk_dropped_spans),
+    ]
+    # The log's figures matter most when the store is in trouble: a store that cannot be read
+    # is reported, not allowed to fail the whole answer.
+    try:
+        memory = state.store.memory_bytes()
+    except Exception as exc:
+        log.warning("/metrics could not read the store: %s: %s", type(exc).__name__, exc)
+        memory = None
+    out += [
+        "# HELP firstwatch_store_readable 1 when the store answered this scrape, else 0.",
+        "# TYPE firstwatch_store_readable gauge",
+        _line("firstwatch_store_readable", int(memory is not None)),
         "# HELP firstwatch_store_memory_bytes Memory the store's database engine holds, by kind "
         "(DuckDB: up to its memory_limit).",
         "# TYPE firstwatch_store_memory_bytes gauge",
     ]
-    for kind, used in state.store.memory_bytes().items():
+    for kind, used in (memory or {}).items():
         out.append(_line("firstwatch_store_memory_bytes", used, {"kind": kind}))
     resident = _resident_bytes()
     if resident is not None:
