@@ -31,8 +31,14 @@ class Principal:
         return self.scope == "admin" or self.scope == scope
 
 
+KEY_CHECK_RETRY_S = 5
+"""Seconds a caller is asked to wait when its key could not be checked (the store did not
+answer): 503 with Retry-After, which exporters retry, rather than a 500 they drop."""
+
+
 class AuthError(Exception):
-    """A missing, unknown or insufficient key; `status` is 401 or 403."""
+    """A missing, unknown or insufficient key (`status` 401 or 403), or one that could not be
+    checked (503: retry after `KEY_CHECK_RETRY_S`)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -85,7 +91,12 @@ def authenticate(store: Store, key: str | None, *, keys_required: bool, need: st
         if keys_required:
             raise AuthError(401, "an API key is required: send 'Authorization: Bearer <key>'")
         return Principal(project="default", scope="admin", key_id=None)
-    found = store.key_by_hash(hash_key(key))
+    try:
+        found = store.key_by_hash(hash_key(key))
+    except Exception as exc:
+        raise AuthError(
+            503, f"the API key could not be checked now ({type(exc).__name__}); retry later"
+        ) from exc
     if found is None:
         raise AuthError(401, "unknown API key")
     principal = Principal(project=found.project, scope=found.scope, key_id=found.key_id)

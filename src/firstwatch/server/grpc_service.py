@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from firstwatch.ingest.pipeline import NotDurable, Overloaded
-from firstwatch.server.auth import AuthError, authenticate, key_from_headers
+from firstwatch.server.auth import KEY_CHECK_RETRY_S, AuthError, authenticate, key_from_headers
 from firstwatch.server.state import AppState
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
                 need="ingest",
             )
         except AuthError as exc:
+            if exc.status == 503:
+                self.state.ingestor.stats.request_rejected("key_unchecked")
+                _unavailable(context, exc.message, KEY_CHECK_RETRY_S)
             self.state.ingestor.stats.request_rejected("unauthorized")
             code = (
                 grpc.StatusCode.UNAUTHENTICATED

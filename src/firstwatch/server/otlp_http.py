@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from firstwatch.ingest.decode import JSON, PROTOBUF, DecodeError, media_type
 from firstwatch.ingest.pipeline import NotDurable, Overloaded
-from firstwatch.server.auth import AuthError, authenticate, key_from_headers
+from firstwatch.server.auth import KEY_CHECK_RETRY_S, AuthError, authenticate, key_from_headers
 from firstwatch.server.state import AppState
 
 router = APIRouter()
@@ -64,6 +64,10 @@ async def export_traces(request: Request) -> Response:
             need="ingest",
         )
     except AuthError as exc:
+        if exc.status == 503:
+            state.ingestor.stats.request_rejected("key_unchecked")
+            retry = {"Retry-After": str(KEY_CHECK_RETRY_S)}
+            return _status_response(503, exc.message, reply_kind, headers=retry)
         state.ingestor.stats.request_rejected("unauthorized")
         return _status_response(exc.status, exc.message, reply_kind)
     try:

@@ -8,6 +8,7 @@ from fastapi import HTTPException, Query, Request
 
 from firstwatch.server.auth import (
     COOKIE_METHODS,
+    KEY_CHECK_RETRY_S,
     KEY_COOKIE,
     AuthError,
     Principal,
@@ -56,7 +57,8 @@ def principal(request: Request, need: str = "read") -> Principal:
             need=need,
         )
     except AuthError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+        retry = {"Retry-After": str(KEY_CHECK_RETRY_S)} if exc.status == 503 else None
+        raise HTTPException(exc.status, exc.message, headers=retry) from None
 
 
 def reader(request: Request) -> Principal:
