@@ -551,6 +551,10 @@ def _failing_appends(fsync: Fsync, wal: WriteAheadLog, count: int) -> None:
     fsync.fail = lambda n: False
 
 
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+
+
 def test_a_run_of_failed_appends_is_logged_once_and_its_end_too(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -558,7 +562,7 @@ def test_a_run_of_failed_appends_is_logged_once_and_its_end_too(
     caplog.set_level(logging.WARNING, logger="firstwatch.ingest.wal")
     with WriteAheadLog(tmp_path, fsync=fsync) as wal:
         _failing_appends(fsync, wal, 10)
-        errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        errors = _errors(caplog)
         assert len(errors) == 1
         assert os.strerror(errno.ENOSPC) in errors[0]
         assert wal.append(b"taken") == 1
@@ -575,6 +579,6 @@ def test_failed_appends_go_on_being_logged_every_interval(
     caplog.set_level(logging.WARNING, logger="firstwatch.ingest.wal")
     with WriteAheadLog(tmp_path, fsync=fsync) as wal:
         _failing_appends(fsync, wal, 3)
-    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    errors = _errors(caplog)
     assert len(errors) == 3
     assert all("failed 1 times in the last" in message for message in errors[1:])
