@@ -513,7 +513,8 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         from, until an eviction passes it: about 90 KB a transaction, outside `memory_limit`, for
         as long as nothing is evicted (42 MB after 800 transactions of 512 spans). Right after a
         checkpoint nothing is left unsaved, so the limit goes down to nothing for a moment: the
-        eviction passes the whole queue and drops those records with the cache. Then, once
+        eviction passes the whole queue and drops those records with the cache (now and then an
+        index buffer DuckDB still holds stops it short; the next checkpoint drops them). Then, once
         `reattach_spans` were written or a checkpoint came by time (`checkpoint_every_s`: queries
         load row group metadata too), the file is attached again (`REATTACH_SPANS`).
         """
