@@ -119,13 +119,14 @@ class Seen:
 
     dialogs: list[str]
     errors: list[str]
+    failed: list[str]  # requests answered 4xx or 5xx, or not at all
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[tuple[Page, Seen]]:
     context = browser.new_context()
     opened = context.new_page()
-    seen = Seen([], [])
+    seen = Seen([], [], [])
 
     def on_dialog(dialog: Dialog) -> None:
         seen.dialogs.append(dialog.message)
@@ -133,6 +134,15 @@ def page(browser: Browser) -> Iterator[tuple[Page, Seen]]:
 
     opened.on("dialog", on_dialog)
     opened.on("pageerror", lambda error: seen.errors.append(str(error)))
+    opened.on("requestfailed", lambda request: seen.failed.append(request.url))
+    opened.on(
+        "response",
+        lambda response: (
+            seen.failed.append(f"{response.status} {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
     try:
         yield opened, seen
     finally:
@@ -160,7 +170,17 @@ def test_overview_shows_the_failing_agent_as_failing_with_its_class(
     expect(healthy.locator("td.status")).to_have_text("healthy")
     # Most broken first.
     expect(view.locator("tbody tr td.agent").first).to_have_text(FAILING)
-    assert seen.errors == []
+    # The tab's icon is inline and draws (without one the browser asks for /favicon.ico: 404).
+    icon_width = view.evaluate(
+        """() => new Promise(done => {
+            const img = new Image();
+            img.onload = () => done(img.naturalWidth);
+            img.onerror = () => done(0);
+            img.src = document.querySelector("link[rel='icon']").href;
+        })"""
+    )
+    assert icon_width > 0
+    assert seen.errors == [] and seen.failed == []
 
 
 def test_clicking_through_overview_agent_and_run_shows_the_step_tree(
@@ -194,7 +214,7 @@ def test_clicking_through_overview_agent_and_run_shows_the_step_tree(
     expect(llm.locator("td.error-cell .msg")).to_have_text(RATE_LIMIT)
     expect(llm).to_contain_text("HTTP 429")
     expect(llm).to_contain_text("openai")
-    assert seen.dialogs == [] and seen.errors == []
+    assert seen.dialogs == [] and seen.errors == [] and seen.failed == []
 
 
 def test_a_hostile_agent_name_is_shown_as_text_not_run(

@@ -74,6 +74,15 @@ SIGN_OUT: Final = (
 """The header's sign-out button, on pages reached with the sign-in cookie."""
 
 
+# The tab's icon, inline: without one the browser asks for /favicon.ico on every page.
+_ICON: Final = (
+    '<link rel="icon" href="data:image/svg+xml,'
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>"
+    "<circle cx='8' cy='8' r='6.5' fill='%231d4ed8'/><circle cx='8' cy='8' r='2.5' fill='white'/>"
+    '</svg>">'
+)
+
+
 def page(title: str, body: str, *, refresh: bool = True, signed_in: bool = False) -> str:
     """A whole document around `body`; live pages reload themselves every REFRESH_S; a page
     reached with the sign-in cookie offers to sign out."""
@@ -83,7 +92,7 @@ def page(title: str, body: str, *, refresh: bool = True, signed_in: bool = False
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"{meta}<title>{e(title)}</title><style>{_STYLE}</style></head>"
+        f"{_ICON}{meta}<title>{e(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{body}</body></html>"
     )
 
