@@ -27,6 +27,7 @@ from firstwatch.store.duckdb_errors import ErrorQueries
 from firstwatch.store.duckdb_latency import LatencyQueries
 from firstwatch.store.duckdb_materialize import TEMPORARY as MATERIALIZE_TEMPORARY
 from firstwatch.store.duckdb_materialize import materialize
+from firstwatch.store.duckdb_where import runs_where, where
 from firstwatch.store.query_gate import QueryGate
 from firstwatch.store.schema import (
     MATERIALIZE_COLUMNS,
@@ -585,19 +586,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         self, where: RunFilter, limit: int, after: tuple[int, str, str] | None
     ) -> list[Row]:
         """See `Store.list_runs`."""
-        clauses = ["project = ?"]
-        params: list[Any] = [where.project]
-        for column in ("agent", "version", "environment", "status"):
-            value = getattr(where, column)
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if where.since_ns is not None:
-            clauses.append("start_ns >= ?")
-            params.append(where.since_ns)
-        if where.until_ns is not None:
-            clauses.append("start_ns < ?")
-            params.append(where.until_ns)
+        clauses, params = runs_where(where)
         if after is not None:
             clauses.append("(start_ns, trace_id, span_id) < (?, ?, ?)")
             params.extend(after)
@@ -640,14 +629,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
 
     def agents(self, project: str, since_ns: int | None, until_ns: int | None) -> list[Row]:
         """See `Store.agents`."""
-        clauses = ["project = ?"]
-        params: list[Any] = [project]
-        if since_ns is not None:
-            clauses.append("start_ns >= ?")
-            params.append(since_ns)
-        if until_ns is not None:
-            clauses.append("start_ns < ?")
-            params.append(until_ns)
+        clauses, params = where(project, since_ns=since_ns, until_ns=until_ns)
         return self._rows(
             "SELECT agent, version, environment, count(*) AS runs, "
             "count(*) FILTER (WHERE status = 'error') AS errors, "

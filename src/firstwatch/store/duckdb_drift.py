@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from firstwatch import semconv
 from firstwatch.store.base import InputFeatures, RunFilter, StoredBaseline
+from firstwatch.store.duckdb_where import runs_where
 
 _BASELINES_SQL: Final = (
     "CREATE TABLE IF NOT EXISTS baselines (project VARCHAR, name VARCHAR, agent VARCHAR, "
@@ -33,20 +34,8 @@ MAX_FEATURES: Final = 1000
 
 
 def _run_filter_sql(where: RunFilter) -> tuple[str, list[Any]]:
-    clauses = ["project = ?", "complete"]
-    params: list[Any] = [where.project]
-    for column in ("agent", "version", "environment", "status"):
-        value = getattr(where, column)
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if where.since_ns is not None:
-        clauses.append("start_ns >= ?")
-        params.append(where.since_ns)
-    if where.until_ns is not None:
-        clauses.append("start_ns < ?")
-        params.append(where.until_ns)
-    return " AND ".join(clauses), params
+    clauses, params = runs_where(where)
+    return " AND ".join([*clauses, "complete"]), params
 
 
 def _pointer(key: str) -> str:

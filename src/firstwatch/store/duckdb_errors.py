@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from firstwatch.store.base import Row, RunFilter
+from firstwatch.store.duckdb_where import where as where_sql
 
 # A failed run or step without a class still has one (design.md §4.2: exactly one each).
 _CLASS: Final = "coalesce(error_class, 'unknown')"
@@ -22,22 +23,12 @@ _FAILED_CLASS: Final = f"CASE WHEN status = 'error' THEN {_CLASS} END"
 
 def _filter_sql(where: RunFilter, step: str | None) -> tuple[str, list[Any]]:
     """The WHERE clause for runs, or for steps named `step` (both tables carry these columns)."""
-    clauses = ["project = ?"]
-    params: list[Any] = [where.project]
-    for column in ("agent", "version", "environment"):
-        value = getattr(where, column)
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if step is not None:
-        clauses.append("name = ?")
-        params.append(step)
-    if where.since_ns is not None:
-        clauses.append("start_ns >= ?")
-        params.append(where.since_ns)
-    if where.until_ns is not None:
-        clauses.append("start_ns < ?")
-        params.append(where.until_ns)
+    clauses, params = where_sql(
+        where.project,
+        [*((c, getattr(where, c)) for c in ("agent", "version", "environment")), ("name", step)],
+        since_ns=where.since_ns,
+        until_ns=where.until_ns,
+    )
     return " AND ".join(clauses), params
 
 

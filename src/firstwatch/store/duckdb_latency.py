@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 import duckdb
 
 from firstwatch.store.base import Row, SpanFilter
+from firstwatch.store.duckdb_where import where
 
 QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
 """The percentiles of every latency figure: p50, p90, p95, p99."""
@@ -47,9 +48,6 @@ def _names(values: Sequence[float | None] | None, prefix: str) -> dict[str, floa
 
 def _where(scope: SpanFilter, *, steps: bool, alias: str = "") -> tuple[list[str], list[Any]]:
     """Clauses (joined by AND) and parameters for a filter on runs or steps."""
-    a = f"{alias}." if alias else ""
-    clauses = [f"{a}project = ?"]
-    params: list[Any] = [scope.project]
     pairs: list[tuple[str, str | None]] = [
         ("agent", scope.agent),
         ("version", scope.version),
@@ -60,18 +58,11 @@ def _where(scope: SpanFilter, *, steps: bool, alias: str = "") -> tuple[list[str
         pairs += [("name", scope.step), ("kind", scope.kind), ("dependency", scope.dependency)]
     elif scope.step is not None or scope.kind is not None or scope.dependency is not None:
         raise ValueError("step, kind and dependency filter steps, not runs")
-    for column, value in pairs:
-        if value is not None:
-            clauses.append(f"{a}{column} = ?")
-            params.append(value)
-    if scope.since_ns is not None:
-        clauses.append(f"{a}start_ns >= ?")
-        params.append(scope.since_ns)
-    if scope.until_ns is not None:
-        clauses.append(f"{a}start_ns < ?")
-        params.append(scope.until_ns)
+    clauses, params = where(
+        scope.project, pairs, since_ns=scope.since_ns, until_ns=scope.until_ns, alias=alias
+    )
     if not steps:
-        clauses.append(f"{a}complete")
+        clauses.append(f"{alias}.complete" if alias else "complete")
     return clauses, params
 
 
