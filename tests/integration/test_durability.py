@@ -103,7 +103,10 @@ def test_kill_9_at_a_random_moment_loses_no_acknowledged_span(
         batches = make_batches(120, traces_per_batch=4, steps_per_trace=9)
         server = start_server(tmp_path, store=store, http_port=port, grpc_port=grpc)
         driver = Driver(server, batches, transport).start(threads=6)
-        time.sleep(rng.uniform(0.2, 1.2))
+        # Killed at a random moment once answers flow (on a busy machine the first may take a
+        # while), so that every round has acknowledged batches at stake.
+        wait_for(lambda d=driver: len(d.acked) > 0, what="a first acknowledged batch")
+        time.sleep(rng.uniform(0.0, 1.0))
         server.process.kill()  # SIGKILL: no drain, no flush
         server.process.wait(30)
         acked = driver.join()
@@ -130,7 +133,8 @@ def test_sigterm_drains_everything_acknowledged(tmp_path: Path) -> None:
     server = start_server(tmp_path, store=store)
     batches = make_batches(150, traces_per_batch=4, steps_per_trace=9)
     driver = Driver(server, batches).start(threads=6)
-    time.sleep(0.8)
+    wait_for(lambda: len(driver.acked) > 0, what="a first acknowledged batch")
+    time.sleep(0.5)
     assert server.stop(signal.SIGTERM) == 0
     acked = driver.join()
     assert acked
