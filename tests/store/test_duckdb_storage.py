@@ -238,33 +238,54 @@ def test_a_write_leaves_no_tables_or_views_of_its_own_behind(tmp_path: Path) -> 
         store.close()
 
 
+def _buffer_records(store: DuckDBStore) -> int:
+    """DuckDB's records of the buffers statements let go, not yet passed by an eviction."""
+    return int(
+        store._con.execute(
+            "SELECT coalesce(sum(dead_nodes), 0) FROM duckdb_eviction_queues()"
+        ).fetchall()[0][0]
+    )
+
+
 def test_settle_drops_duckdbs_records_of_buffers_let_go(tmp_path: Path) -> None:
     # DuckDB keeps a record of every buffer a statement let go until an eviction passes it: kept,
     # they piled up with every write, outside memory_limit, for as long as the server ran.
-    def records() -> int:
-        return int(
-            store._con.execute(
-                "SELECT coalesce(sum(dead_nodes), 0) FROM duckdb_eviction_queues()"
-            ).fetchall()[0][0]
-        )
-
     store = DuckDBStore(tmp_path / "s.duckdb", checkpoint_transactions=20)
     try:
         piled = []
-        for lsn in range(1, 61):
+        for lsn in range(1, 41):
             store.apply(_runs(50, first=lsn * 100), lsn)
-            piled.append(records())
+            piled.append(_buffer_records(store))
             store.settle(hand_back_cache=False)  # as the writer does after a small write
-        assert store._con.execute("SELECT count(*) FROM spans").fetchall()[0][0] == 60 * 50
-        # They pile up between checkpoints, and a checkpoint (every 20 writes) drops them. Now
-        # and then DuckDB cannot evict everything right after one (an index buffer still held,
-        # about one run in sixty on a busy machine): the next checkpoint drops them then.
+        assert store._con.execute("SELECT count(*) FROM spans").fetchall()[0][0] == 40 * 50
+        # They pile up between checkpoints, and every 20 writes the checkpoint drops them.
         assert piled[18] > 10 * piled[0] > 0
-        after_checkpoint = [piled[20], piled[40]]
-        assert min(after_checkpoint) < 2 * piled[0]
-        assert max(piled) < 45 * piled[0]  # kept, they would reach 60 times the first write's
+        assert piled[20] < 2 * piled[0] and piled[39] > 10 * piled[20]
+        assert _buffer_records(store) < piled[0]
     finally:
         store.close()
+
+
+def test_settle_drops_the_records_queries_left_every_time(tmp_path: Path) -> None:
+    # DuckDB evicts queue by queue and stops once memory is under the limit. With nothing else in
+    # use, evicting the file's blocks stopped it before the queues holding the records queries
+    # left, in about one case in three (which depends on how DuckDB's per-core memory counters
+    # stand): repeated, every case must drop them.
+    for case in range(12):
+        store = DuckDBStore(tmp_path / f"s{case}.duckdb", checkpoint_transactions=1)
+        try:
+            store.apply(_runs(200, varied=True), 1)
+            store.settle(hand_back_cache=False)
+            for _ in range(20):
+                store.agents("default", None, None)
+                store._fetch("SELECT agent, quantile_cont(duration_ms, 0.9) FROM runs GROUP BY 1")
+            left = _buffer_records(store)
+            assert left > 50
+            store.checkpoint_every_s = 0  # a checkpoint by time, as on an idle server
+            store.settle(hand_back_cache=False)
+            assert _buffer_records(store) < 10, (case, left)
+        finally:
+            store.close()
 
 
 def test_settle_attaches_the_file_again_after_many_spans(tmp_path: Path) -> None:

@@ -68,6 +68,9 @@ _AUTO_CHECKPOINT = "64MB"
 # What DuckDB's cache of the file is cut back to after a large write (`DuckDBStore.settle`), beyond
 # the rows written since the last checkpoint (evicting those would write them to temporary files).
 _CACHE_FLOOR_BYTES = 8 * 2**20
+# A query whose result `settle` leaves unread while it lowers the limit: its list (3 MB) stays in
+# memory until the cursor is closed, more than DuckDB's per-core memory counters may be off by.
+_HELD_QUERY = "SELECT list(range) AS held FROM range(100000)"
 
 _SQL_TYPES = {
     pa.string(): "VARCHAR",
@@ -514,8 +517,7 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
         from, until an eviction passes it: about 90 KB a transaction, outside `memory_limit`, for
         as long as nothing is evicted (42 MB after 800 transactions of 512 spans). Right after a
         checkpoint nothing is left unsaved, so the limit goes down to nothing for a moment: the
-        eviction passes the whole queue and drops those records with the cache (now and then an
-        index buffer DuckDB still holds stops it short; the next checkpoint drops them). Then, once
+        eviction passes every queue and drops those records with the cache. Then, once
         `reattach_spans` were written or a checkpoint came by time (`checkpoint_every_s`: queries
         load row group metadata too), the file is attached again (`REATTACH_SPANS`).
         """
@@ -543,12 +545,19 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                     "WHERE tag = 'IN_MEMORY_TABLE'"
                 ).fetchall()[0][0]
                 floor = 0 if checkpointed else _CACHE_FLOOR_BYTES
+                # DuckDB evicts queue by queue (the file's blocks first, then its buffers) and
+                # stops at the first queue after which memory is under the limit: with nothing
+                # else in use, evicting the file's blocks often ended it before the queues that
+                # hold the records. A query left open keeps memory in use meanwhile.
+                held = self._con.cursor()
                 try:
+                    held.execute(_HELD_QUERY)
                     _run(self._con, f"SET memory_limit = '{unsaved + floor}B'")
                 except duckdb.OutOfMemoryException:
                     pass  # blocks still in use; what could be evicted was
                 finally:
                     _run(self._con, f"SET memory_limit = '{self.memory_limit}'")
+                    held.close()
                 if checkpointed and (timely or self._written_since_attach >= self.reattach_spans):
                     self._attach_again()
 
