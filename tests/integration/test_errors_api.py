@@ -377,7 +377,17 @@ def test_the_cli_shows_status_and_errors(fleet: Fleet, tmp_path: Path) -> None:
 
 def test_status_watch_refreshes_until_interrupted(fleet: Fleet, tmp_path: Path) -> None:
     log = tmp_path / "watch.out"
-    command = [sys.executable, "-m", "firstwatch", "status", "--watch", "--json"]
+    # Started as from a terminal, where Ctrl-C interrupts: a test run in the background hands its
+    # children SIGINT ignored, and Python then keeps it ignored.
+    command = [
+        sys.executable,
+        "-c",
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'firstwatch'; runpy.run_module('firstwatch', run_name='__main__')",
+        "status",
+        "--watch",
+        "--json",
+    ]
     with log.open("w") as sink:
         watching = subprocess.Popen(
             [*command, "--interval", "0.2", "--server", fleet.server.url],
