@@ -548,10 +548,12 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                 # DuckDB evicts queue by queue (the file's blocks first, then its buffers) and
                 # stops at the first queue after which memory is under the limit: with nothing
                 # else in use, evicting the file's blocks often ended it before the queues that
-                # hold the records. A query left open keeps memory in use meanwhile.
+                # hold the records. After a checkpoint, when they are to go, a query left open
+                # keeps memory in use meanwhile.
                 held = self._con.cursor()
                 try:
-                    held.execute(_HELD_QUERY)
+                    if checkpointed:
+                        held.execute(_HELD_QUERY)
                     _run(self._con, f"SET memory_limit = '{unsaved + floor}B'")
                 except duckdb.OutOfMemoryException:
                     pass  # blocks still in use; what could be evicted was
