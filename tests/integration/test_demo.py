@@ -115,6 +115,21 @@ def moment(text: str) -> float:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def test_the_demo_ends_with_the_servers_verdict_on_production(demo: Demo) -> None:
+    said = demo.output.split("What firstwatch says about production since")[1]
+    window = {"since": demo.summary["production_start"]}
+    agents = demo.api.get("/api/v1/agents", params=window).json()["agents"]
+    status = {a["agent"]: a["status"] for a in agents if a["environment"] == "production"}
+    assert set(status) == {"contract-extractor", "invoice-agent", "nda-screener"}
+    for agent, word in status.items():
+        row = next(line for line in said.splitlines() if f" {agent} " in line)
+        assert row.split()[0] == word, row
+    # The control agent, with nothing injected, is healthy; the extractor, whose model calls
+    # fail on some documents, is not.
+    assert status["nda-screener"] == "healthy"
+    assert status["contract-extractor"] != "healthy"
+
+
 def test_the_demo_reports_and_writes_its_truth(demo: Demo) -> None:
     assert "Dashboard: http://127.0.0.1:" in demo.output
     assert f"Truth:     {demo.store_dir / FILENAME}" in demo.output

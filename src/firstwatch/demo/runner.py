@@ -21,10 +21,13 @@ from types import FrameType
 from typing import Any
 
 import httpx
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 import firstwatch
+from firstwatch.cli.errors_cmd import status_table
 from firstwatch.demo import documents, truth
 from firstwatch.demo.fakeapi import FakeApi
 from firstwatch.demo.fleet import AGENTS, Agent, Services
@@ -139,6 +142,28 @@ def _stored_runs(client: httpx.Client) -> list[dict[str, Any]]:
     return rows
 
 
+def _verdict(client: httpx.Client, production_start_ns: int) -> dict[str, Any]:
+    """The server's status of each agent in production, judged since production began."""
+    response = client.get("/api/v1/agents", params={"since": truth.iso_time(production_start_ns)})
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    body["agents"] = [a for a in body["agents"] if a["environment"] == "production"]
+    return body
+
+
+def _verdict_table(verdict: dict[str, Any], since: str) -> Table:
+    """The server's verdict, titled for the demo's closing lines."""
+    table = status_table(verdict)
+    table.title = f"What firstwatch says about production since {since}"
+    table.title_justify = "left"
+    table.caption = (
+        "why, in detail: the dashboard below, or firstwatch errors | latency | deps | drift"
+    )
+    table.caption_justify = "left"
+    table.box = box.SIMPLE_HEAD
+    return table
+
+
 def _flush(
     client: httpx.Client, expected: dict[tuple[str, str], int], progress: Progress
 ) -> list[dict[str, Any]]:
@@ -248,6 +273,7 @@ def run_demo(options: DemoOptions, console: Console) -> int:
                     runs = _truth(plan, world)
                     expected = Counter((r.agent, r.environment) for r in runs)
                     stored = _flush(client, expected, progress)
+                    verdict = _verdict(client, plan.production_start_ns)
             summary = truth.write_truth(
                 store_dir / truth.FILENAME,
                 runs,
@@ -268,6 +294,7 @@ def run_demo(options: DemoOptions, console: Console) -> int:
             if not console.is_terminal:
                 console.width = max(console.width, 120)  # piped: 80 columns is too narrow
             console.print(summary_table(summary["groups"], server_counts(stored)))
+            console.print(_verdict_table(verdict, summary["production_start"]))
             _announce(console, server_url, store_dir, store, time.monotonic() - started)
             if options.exit_after_summary:
                 return 0
