@@ -38,13 +38,11 @@ def where(
     return clauses, params
 
 
-def runs_where(
-    filter_: RunFilter, columns: Iterable[str] = RUN_COLUMNS
-) -> tuple[list[str], list[Any]]:
-    """`where` for a `RunFilter`, comparing `columns` of it."""
+def runs_where(filter_: RunFilter) -> tuple[list[str], list[Any]]:
+    """`where` for a `RunFilter`: its project, columns and window."""
     return where(
         filter_.project,
-        ((column, getattr(filter_, column)) for column in columns),
+        ((column, getattr(filter_, column)) for column in RUN_COLUMNS),
         since_ns=filter_.since_ns,
         until_ns=filter_.until_ns,
     )
