@@ -157,7 +157,8 @@ def _verdict_table(verdict: dict[str, Any], since: str) -> Table:
     table.title = f"What firstwatch says about production since {since}"
     table.title_justify = "left"
     table.caption = (
-        "why, in detail: the dashboard below, or firstwatch errors | latency | deps | drift"
+        "why, in detail: the dashboard below, or firstwatch errors | latency | deps, "
+        "and firstwatch drift --agent NAME"
     )
     table.caption_justify = "left"
     table.box = box.SIMPLE_HEAD
