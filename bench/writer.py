@@ -23,8 +23,8 @@ from ingest import build_requests, python_loop_s
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from firstwatch.errors.classify import DEFAULT_RULES
+from firstwatch.ingest.logformat import encode_batch
 from firstwatch.ingest.mapping import map_request
-from firstwatch.ingest.pipeline import encode_batch
 from firstwatch.ingest.redact import Redactor
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.ingest.writer import Writer
@@ -48,7 +48,7 @@ def logged_payloads(count: int) -> list[bytes]:
             rules=DEFAULT_RULES,
             redactor=redactor,
         )
-        payloads.append(encode_batch(batch))
+        payloads.append(encode_batch(batch.columns, batch.accepted))
     return payloads
 
 

@@ -1,5 +1,5 @@
-"""Log records (Arrow IPC, as the server's ingest writes them) of one-span runs, for the writer's
-tests."""
+"""Log records (Arrow IPC, as the server's ingest writes them, or as earlier versions did) of
+one-span runs, for the writer's tests."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import random
 
 import pyarrow as pa
 
-from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from arrowtables import EARLIER_SPAN_SCHEMA
+from firstwatch.ingest.logformat import encode_batch
+from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 
 def run_record(
-    number: int, *, spans: int = 512, varied: bool = False, schema: pa.Schema = SPAN_SCHEMA
+    number: int, *, spans: int = 512, varied: bool = False, earlier: bool = False
 ) -> bytes:
     """Record `number`: `spans` one-span traces with about 4 KB of attributes each (`varied`: each
-    its own random text, which hardly compresses)."""
+    its own random text, which hardly compresses; `earlier`: as versions before this one logged
+    it, with pyarrow and `resource` dictionary-encoded)."""
     text = json.dumps({"input.value": " ".join(f"word{i}-{number}" for i in range(400))})
     rows = [
         {
@@ -39,7 +42,9 @@ def run_record(
         }
         for i in range(spans)
     ]
+    if not earlier:
+        return encode_batch({name: [r[name] for r in rows] for name in SPAN_COLUMN_NAMES}, spans)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as stream:
-        stream.write_table(pa.Table.from_pylist(rows, schema=schema))
+    with pa.ipc.new_stream(sink, EARLIER_SPAN_SCHEMA) as stream:
+        stream.write_table(pa.Table.from_pylist(rows, schema=EARLIER_SPAN_SCHEMA))
     return bytes(sink.getvalue().to_pybytes())

@@ -13,8 +13,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from arrowtables import SPAN_SCHEMA
 from firstwatch.store.duckdb_materialize import materialize
-from firstwatch.store.schema import MATERIALIZE_COLUMNS, RUN_COLUMNS, SPAN_SCHEMA, STEP_COLUMNS
+from firstwatch.store.schema import MATERIALIZE_COLUMNS, RUN_COLUMNS, STEP_COLUMNS
 from reference_materialize import materialize_trace
 
 Rows = list[dict[str, Any]]

@@ -14,10 +14,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from arrowtables import SPAN_SCHEMA, Shrinking
 from firstwatch.settings import DUCKDB_MEMORY_LIMIT, Settings
 from firstwatch.store.base import ApiKey
 from firstwatch.store.duckdb import DuckDBStore
-from firstwatch.store.schema import NARROW_SPAN_SCHEMA, SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 ATTRIBUTES = json.dumps({"input.value": "terms of payment " * 40})
 
@@ -48,6 +49,32 @@ def _runs(count: int, varied: bool = False, first: int = 1) -> pa.Table:
         for t in range(first, first + count)
     ]
     return pa.Table.from_pylist(spans, schema=SPAN_SCHEMA)
+
+
+def test_first_copies_are_picked_by_position_across_many_chunks(tmp_path: Path) -> None:
+    # 25 chunks of up to 700 one-span runs (more than two of the store's row groups), the last
+    # a second copy of the first, and a copy of a stored run in the middle: the store numbers
+    # the batch's rows as they come, in both of its reads, and inserts the first copies only.
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    try:
+        store.apply(_runs(1, first=20_000), 1)
+        chunks = [_runs(700, first=1 + 700 * n) for n in range(23)]
+        again = _runs(700, first=1)
+        chunks[11] = pa.concat_tables([chunks[11].slice(0, 350), _runs(1, first=20_000)])
+        chunks.append(
+            again.set_column(
+                again.schema.get_field_index("attributes"), "attributes", pa.array(["again"] * 700)
+            )
+        )
+        batch = pa.concat_tables(chunks)
+        assert batch.column("span_id").num_chunks == 25
+        assert store.apply(batch, 2) == 23 * 700 - 350
+        assert store._fetch("SELECT count(*) FROM spans WHERE attributes = 'again'") == [(0,)]
+        assert store._fetch("SELECT count(*), count(DISTINCT trace_id) FROM spans") == [
+            (23 * 700 - 350 + 1, 23 * 700 - 350 + 1)
+        ]
+    finally:
+        store.close()
 
 
 def test_json_columns_are_written_with_zstd(tmp_path: Path) -> None:
@@ -228,11 +255,9 @@ def test_a_write_leaves_no_tables_or_views_of_its_own_behind(tmp_path: Path) -> 
         store.apply(_runs(10), 1)
         store.apply(_runs(20), 2)  # ten traces continued, ten new
         assert store.count_spans("default") == 20 and leftovers(store) == []
-        # A write that fails after its working tables are made: its full rows fall short.
-        full = _runs(30)
-        narrow = full.select(NARROW_SPAN_SCHEMA.names)
-        with pytest.raises(Exception, match="number 1, not 30"):
-            store.apply(narrow, 3, lambda: iter([full.slice(0, 1)]))
+        # A write that fails after its working tables are made: the batch reads short.
+        with pytest.raises(Exception, match="read again"):
+            store.apply(Shrinking(_runs(30)), 3)
         assert leftovers(store) == [] and store.applied_lsn() == 2
     finally:
         store.close()

@@ -7,8 +7,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from arrowtables import SPAN_SCHEMA, Shrinking
 from firstwatch.store import ApiKey, RunFilter, Store
-from firstwatch.store.schema import NARROW_SPAN_SCHEMA, SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 BASE = 1_800_000_000_000_000_000
 
@@ -63,20 +64,18 @@ def test_duplicates_inside_one_batch_count_once(store: Store) -> None:
     assert store.apply(table(one, one, one), 1) == 1
 
 
-def test_full_rows_streamed_to_the_insert_store_the_first_copy_of_each_new_span(
-    store: Store,
-) -> None:
+def test_a_batch_in_several_chunks_stores_the_first_copy_of_each_new_span(store: Store) -> None:
     def span(number: int, text: str) -> dict[str, Any]:
         # Each span its own run, so that `run_spans` shows every stored span's full row.
         return row(6, number, None, agent_marked=True, attributes=text, events=f"[{number}]")
 
     store.apply(table(span(1, "stored")), 1)
-    # A copy of a stored span, and a new one twice, amid new spans. The store gets the batch
-    # without its insert-only columns, and the full rows in two tables.
-    full = table(span(1, "again"), span(2, "first"), span(2, "second"), span(3, "x"), span(4, "y"))
-    narrow = full.select(NARROW_SPAN_SCHEMA.names)
-    assert "attributes" not in narrow.column_names
-    assert store.apply(narrow, 2, lambda: iter([full.slice(0, 3), full.slice(3)])) == 3
+    # A copy of a stored span, and a new one twice, amid new spans, in two chunks: the store reads
+    # the batch twice (its narrow columns, then every column as it inserts) and picks by position.
+    first = table(span(1, "again"), span(2, "first"), span(2, "second"))
+    batch = pa.concat_tables([first, table(span(3, "x"), span(4, "y"))])
+    assert batch.column("span_id").num_chunks == 2
+    assert store.apply(batch, 2) == 3
     stored = store.run_spans("default", f"{6:032x}")
     assert {s["span_id"]: (s["attributes"], s["events"]) for s in stored} == {
         f"{1:016x}": ("stored", "[1]"),
@@ -87,13 +86,18 @@ def test_full_rows_streamed_to_the_insert_store_the_first_copy_of_each_new_span(
     assert len(runs(store)) == 4 and store.applied_lsn() == 2
 
 
-def test_full_rows_that_do_not_match_the_batch_store_nothing(store: Store) -> None:
-    full = table(row(7, 1, None), row(7, 2, 1))
-    narrow = full.select(NARROW_SPAN_SCHEMA.names)
-    with pytest.raises(Exception, match="number 1, not 2"):
-        store.apply(narrow, 1, lambda: iter([full.slice(0, 1)]))
-    assert store.count_spans() == 0 and store.applied_lsn() == 0
-    assert store.apply(narrow, 1, lambda: iter([full])) == 2
+@pytest.mark.parametrize("stored_first", [False, True])
+def test_a_batch_read_short_the_second_time_stores_nothing(
+    store: Store, stored_first: bool
+) -> None:
+    if stored_first:  # then the fresh spans are picked by position
+        store.apply(table(row(7, 9, None)), 1)
+    before = store.count_spans()
+    batch = table(row(7, 1, None), row(7, 2, 1), row(7, 9, None))
+    with pytest.raises(Exception, match="read again"):
+        store.apply(Shrinking(batch), 2)
+    assert store.count_spans() == before and store.applied_lsn() == (1 if stored_first else 0)
+    assert store.apply(batch, 2) == 3 - before
 
 
 def test_late_root_completes_an_incomplete_run(store: Store) -> None:

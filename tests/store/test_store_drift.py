@@ -10,9 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from arrowtables import SPAN_SCHEMA
 from firstwatch.store import RunFilter, Store
 from firstwatch.store.base import StoredBaseline
-from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 BASE = 1_800_000_000_000_000_000
 SECOND = 1_000_000_000

@@ -9,8 +9,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from arrowtables import SPAN_SCHEMA
 from firstwatch.store import RunFilter, Store
-from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 BASE = 1_800_000_000_000_000_000
 SECOND = 1_000_000_000

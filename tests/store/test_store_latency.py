@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from arrowtables import SPAN_SCHEMA
 from firstwatch.store import Store
 from firstwatch.store.base import SpanFilter
-from firstwatch.store.schema import SPAN_COLUMN_NAMES, SPAN_SCHEMA
+from firstwatch.store.schema import SPAN_COLUMN_NAMES
 
 BASE = 1_800_000_000_000_000_000
 SECOND = 1_000_000_000

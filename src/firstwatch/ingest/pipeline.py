@@ -8,20 +8,19 @@ applies the log to the store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from firstwatch.errors.classify import DEFAULT_RULES, load_rules
 from firstwatch.ingest.decode import decode_request
+from firstwatch.ingest.logformat import encode_batch
 from firstwatch.ingest.mapping import MappedBatch, map_request
 from firstwatch.ingest.redact import Redactor
 from firstwatch.ingest.wal import WalError, WalFull, WriteAheadLog
 from firstwatch.settings import Settings
-from firstwatch.store.schema import SPAN_SCHEMA
 
 CPU_THREADS = 1
 """Requests decoded, mapped and encoded at once (the others wait their turn; logging and fsync
@@ -75,63 +74,6 @@ class IngestStats:
             self.attributes_dropped += batch.dropped_attributes
             for key, count in batch.sdk_dropped.items():
                 self.sdk_dropped[key] = max(self.sdk_dropped.get(key, 0), count)
-
-
-# Request threads build Arrow data with malloc: pyarrow's default allocator (mimalloc) keeps a heap
-# per thread, and with dozens of request threads it held hundreds of megabytes it did not need.
-_POOL = pa.system_memory_pool()
-
-
-def encode_batch(batch: MappedBatch) -> bytes:
-    """The Arrow IPC stream of a batch's columns: what the log stores."""
-    columns = batch.columns
-    record = pa.RecordBatch.from_arrays(
-        [pa.array(columns[f.name], type=f.type, memory_pool=_POOL) for f in SPAN_SCHEMA],
-        schema=SPAN_SCHEMA,
-    )
-    sizer = pa.MockOutputStream()
-    with pa.ipc.new_stream(sizer, SPAN_SCHEMA) as writer:
-        writer.write_batch(record)
-    out = pa.allocate_buffer(sizer.size(), memory_pool=_POOL)
-    with pa.ipc.new_stream(pa.FixedSizeBufferWriter(out), SPAN_SCHEMA) as writer:
-        writer.write_batch(record)
-    return bytes(out.to_pybytes())
-
-
-def decode_batch(payload: bytes) -> pa.Table:
-    """Inverse of `encode_batch`; a batch logged with the column types of an earlier version is
-    cast to today's (`resource` was plain text)."""
-    with pa.ipc.open_stream(payload) as reader:
-        table = reader.read_all()
-    return table if table.schema == SPAN_SCHEMA else table.cast(SPAN_SCHEMA)
-
-
-# How `encode_batch`'s streams begin and end: a message starts with this marker and its length.
-_CONTINUATION = b"\xff\xff\xff\xff"
-_END_OF_STREAM = _CONTINUATION + bytes(4)
-
-
-def decode_batches(payloads: Sequence[bytes]) -> pa.Table:
-    """`decode_batch` of each payload, one table after the other.
-
-    Payloads that begin with the same schema are read as one stream: the first schema, then each
-    payload's messages (its dictionary replaces the one before), then one end. That is two calls
-    into Arrow in all instead of two a payload, and each call gives up the GIL, which the writer
-    then waits for while requests are being mapped.
-    """
-    if not payloads:
-        return SPAN_SCHEMA.empty_table()
-    first = payloads[0]
-    head = 8 + int.from_bytes(first[4:8], "little") if first[:4] == _CONTINUATION else 0
-    schema = first[:head]
-    if (
-        len(payloads) == 1
-        or not head
-        or not all(p.startswith(schema) and p.endswith(_END_OF_STREAM) for p in payloads)
-    ):
-        return pa.concat_tables([decode_batch(p) for p in payloads])
-    views = [memoryview(p)[head : -len(_END_OF_STREAM)] for p in payloads]
-    return decode_batch(b"".join([schema, *views, _END_OF_STREAM]))
 
 
 class Ingestor:
@@ -198,7 +140,7 @@ class Ingestor:
                 rules=self._rules,
                 redactor=self._redactor,
             )
-            payload = encode_batch(batch) if batch.accepted else b""
+            payload = encode_batch(batch.columns, batch.accepted) if batch.accepted else b""
         if payload:
             try:
                 self.wal.append(payload)

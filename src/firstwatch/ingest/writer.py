@@ -7,36 +7,26 @@ import threading
 import time
 from collections.abc import Iterator
 
-import pyarrow as pa
-
-from firstwatch.ingest.pipeline import decode_batch, decode_batches
+from firstwatch.ingest.logformat import CURRENT_SCHEMA, LoggedRecords, record_rows, schema_message
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.store.base import Store
-from firstwatch.store.schema import NARROW_SPAN_SCHEMA
 
 log = logging.getLogger(__name__)
 
 
-BATCH_BYTES = 27 * 2**20
+BATCH_BYTES = 32 * 2**20
 """Most bytes of logged batches applied in one transaction (at least one batch): what bounds the
-writer's memory, as a batch takes about a third of its logged size in the writer (without its
-`INSERT_ONLY_COLUMNS`), then twice its logged size in the store's insert and in rebuilding runs.
-About 17,000 spans of 1.3 KB (as OTLP protobuf). With half as many a transaction the writer fell
-behind a full ingest (18,000 spans/s end to end, and answers of 503); 19 or 22 MiB gave no lower
-peak than 27 at a lower rate."""
+writer's memory. The store reads them from the log as it goes, twice (`LoggedRecords`); what it
+holds meanwhile is in the database, within its memory limit. About 17,000 spans of 1.3 KB (as
+OTLP protobuf; a logged span is about 2 KB): two whole row groups of the store's. 27 MiB gave
+14,000 spans, and the rows short of a whole group went through DuckDB's own log: the insert took
+twice as long a span. With half as many a transaction the writer fell behind a full ingest."""
 
 
 HAND_BACK_SHARE = 4
 """After a transaction of at least 1/HAND_BACK_SHARE of `batch_bytes` of log, the store hands back
 its cache (`Store.settle`): large transactions come when the writer is behind, and their working
 memory would stack on the cache. After smaller ones the cache stays warm for queries."""
-
-
-DECODED_TOGETHER = 4
-"""Log records decoded in one go when the writer reads its batch (`decode_batches`): fewer calls
-that give up the GIL, each of which waits for it while requests are being mapped, for a few
-records' bytes held at once. The insert's second read takes one record at a time: it runs at the
-writer's peak of memory, and four at a time there took 5–15 MB more."""
 
 
 RELAX_AFTER = 64
@@ -54,13 +44,6 @@ failures in a row the wait doubles up to this (a full disk fails every try until
 IDLE_SETTLE_S = 30.0
 """Seconds with nothing to apply after which the writer has the store do its upkeep anyway
 (`Store.settle`): what queries leave behind is handed back on a server nobody writes to."""
-
-
-def _narrow(table: pa.Table) -> pa.Table:
-    """A copy of `table` without `INSERT_ONLY_COLUMNS`; a decoded record's columns are views of
-    its payload, which the copy lets go."""
-    narrow = table.select(NARROW_SPAN_SCHEMA.names)
-    return narrow.take(pa.array(range(narrow.num_rows), pa.int32()))
 
 
 class Writer:
@@ -122,41 +105,34 @@ class Writer:
     def apply_pending(self) -> int:
         """Apply one batch of pending records; returns how many records were applied.
 
-        The batch is held without its spans' `INSERT_ONLY_COLUMNS`, two thirds of its bytes: the
-        store's insert reads the records from the log a second time for them.
+        A batch is records in a row that share their schema (a record an earlier version logged
+        goes alone), up to the byte budget or `batch_spans`. The store reads them from the log
+        itself (`LoggedRecords`), so the writer holds only their positions.
         """
-        tables: list[pa.Table] = []
-        group: list[bytes] = []
-        rows = logged = per_record = 0
         first = last = self.applied_lsn
+        rows = logged = 0
+        schema = None
         for lsn, payload in self.wal.read_from(first, max_bytes=self._budget):
-            group.append(payload)
+            head = schema_message(payload)
+            if schema is not None and (head != schema or schema != CURRENT_SCHEMA):
+                break
+            schema = head
             logged += len(payload)
             last = lsn
-            # Decode a few records together, but no more than `batch_spans` leaves room for.
-            room = (self.batch_spans - rows) // per_record if per_record else 1
-            if len(group) >= min(DECODED_TOGETHER, max(1, room)):
-                table = _narrow(decode_batches(group))
-                tables.append(table)
-                rows += table.num_rows
-                per_record = max(1, table.num_rows // len(group))
-                group = []
-                if rows >= self.batch_spans:
-                    break
-        if group:
-            tables.append(_narrow(decode_batches(group)))
-        if not tables:
+            rows += record_rows(payload)
+            if rows >= self.batch_spans:
+                break
+        if last == first:
             return 0
 
-        def full_rows() -> Iterator[pa.Table]:
-            # One record at a time: these are held while the insert runs, at its peak of memory.
+        def records() -> Iterator[bytes]:
             for lsn, payload in self.wal.read_from(first, max_bytes=logged):
                 if lsn > last:  # not expected: the same records, and as many bytes, as above
                     return
-                yield decode_batch(payload)
+                yield payload
 
         started = time.perf_counter()
-        added = self.store.apply(pa.concat_tables(tables), last, full_rows)
+        added = self.store.apply(LoggedRecords(records), last)
         self.last_apply_s = time.perf_counter() - started
         self._last_bytes = logged
         self.spans_applied += added

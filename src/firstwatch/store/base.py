@@ -5,15 +5,21 @@ Every backend implements this Protocol; the same suite in tests/store runs again
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-import pyarrow as pa
 from numpy.typing import NDArray
 
 Row = dict[str, Any]
+
+
+class ArrowStreamSource(Protocol):
+    """Rows as Arrow, through the Arrow PyCapsule interface (a pyarrow table, a nanoarrow
+    array, the writer's `LoggedRecords`): each call gives a new stream of the same rows."""
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -99,17 +105,13 @@ class StoredBaseline:
 class Store(Protocol):
     """What the server needs of a database."""
 
-    def apply(
-        self, spans: pa.Table, lsn: int, rows: Callable[[], Iterable[pa.Table]] | None = None
-    ) -> int:
-        """Store spans (idempotent on project, trace_id, span_id), rebuild the runs and steps of
-        the traces they touch (design.md §5 "Runs and names"), and record `lsn` as applied, in
-        one transaction.
+    def apply(self, spans: ArrowStreamSource, lsn: int) -> int:
+        """Store spans (idempotent on project, trace_id, span_id; the first copy in `spans` wins),
+        rebuild the runs and steps of the traces they touch (design.md §5 "Runs and names"), and
+        record `lsn` as applied, in one transaction.
 
-        Without `rows`, `spans` has every column of `schema.SPAN_SCHEMA`. With it, `spans` needs
-        only those of `schema.NARROW_SPAN_SCHEMA`, and `rows()` gives the same spans again, in
-        the same order, with every column, a table at a time: only the insert reads them, so the
-        caller need not hold a whole batch's `INSERT_ONLY_COLUMNS` at once.
+        `spans` has the columns of `schema.SPAN_COLUMNS` (a type the database casts from will
+        do) and may be read more than once, each time giving the same rows in the same order.
 
         Returns the number of spans newly stored.
         """

@@ -9,19 +9,17 @@ fetched by rowid. The span, run and step tables carry `trace_key` as a last colu
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from firstwatch.settings import DUCKDB_MEMORY_LIMIT
-from firstwatch.store.base import ApiKey, Row, RunFilter
+from firstwatch.store.base import ApiKey, ArrowStreamSource, Row, RunFilter
 from firstwatch.store.duckdb_drift import DriftQueries
 from firstwatch.store.duckdb_errors import ErrorQueries
 from firstwatch.store.duckdb_latency import LatencyQueries
@@ -31,11 +29,11 @@ from firstwatch.store.duckdb_where import runs_where, where
 from firstwatch.store.query_gate import QueryGate
 from firstwatch.store.schema import (
     MATERIALIZE_COLUMNS,
-    NARROW_SPAN_SCHEMA,
+    NARROW_SPAN_COLUMN_NAMES,
     RUN_COLUMNS,
     RUN_ONLY_COLUMNS,
+    SPAN_COLUMN_NAMES,
     SPAN_COLUMNS,
-    SPAN_SCHEMA,
     STEP_COLUMNS,
     TRACE_INDEX_COLUMNS,
 )
@@ -72,16 +70,6 @@ _CACHE_FLOOR_BYTES = 8 * 2**20
 # memory until the cursor is closed, more than DuckDB's per-core memory counters may be off by.
 _HELD_QUERY = "SELECT list(range) AS held FROM range(100000)"
 
-_SQL_TYPES = {
-    pa.string(): "VARCHAR",
-    pa.dictionary(pa.int32(), pa.string()): "VARCHAR",
-    pa.int8(): "TINYINT",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.float64(): "DOUBLE",
-    pa.bool_(): "BOOLEAN",
-}
-
 # Rows per row group. DuckDB writes an appended row group straight to the file once it is full; what
 # is left of a transaction goes through DuckDB's own log and is rewritten, with the table's last row
 # group, at each checkpoint. With the default (122,880 rows), larger than a writer batch, everything
@@ -97,12 +85,20 @@ _KEYED = {"spans": SPAN_COLUMNS, "runs": RUN_COLUMNS, "steps": STEP_COLUMNS}
 _MAX_RANGES = 8
 _CATALOG = "store"
 _META_SQL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT)"
-# Arrow tables a batch registers with DuckDB while it is applied.
-_VIEWS = ("incoming", "fresh", "fresh_rows", "placed")
+# Arrow sources a batch registers with DuckDB while it is applied.
+_VIEWS = ("batch", "placed")
 # Temporary tables a batch makes while it is applied (dropped before it commits): what the
-# statements share stays in DuckDB. A statement that scans an Arrow table needs the GIL to start,
+# statements share stays in DuckDB. A statement that scans an Arrow source needs the GIL to start,
 # and waits for it while the request threads are busy mapping spans (`bench/writer.py`).
-_TEMPORARY = ("touched", "known", "stored", "continued", *MATERIALIZE_TEMPORARY)
+_TEMPORARY = (
+    "incoming",
+    "touched",
+    "known",
+    "stored",
+    "fresh",
+    "continued",
+    *MATERIALIZE_TEMPORARY,
+)
 _RUN_NAMES = [name for name, _ in RUN_COLUMNS]
 _STEP_NAMES = [name for name, _ in STEP_COLUMNS]
 
@@ -112,12 +108,12 @@ _STEP_NAMES = [name for name, _ in STEP_COLUMNS]
 _ZSTD_COLUMNS = frozenset(("attributes", "resource", "events"))
 
 
-def _column_sql(column: str, typ: pa.DataType) -> str:
+def _column_sql(column: str, typ: str) -> str:
     zstd = " USING COMPRESSION zstd" if column in _ZSTD_COLUMNS else ""
-    return f"{column} {_SQL_TYPES[typ]}{zstd}"
+    return f"{column} {typ}{zstd}"
 
 
-def _table_sql(name: str, columns: Sequence[tuple[str, pa.DataType]], keyed: bool = False) -> str:
+def _table_sql(name: str, columns: Sequence[tuple[str, str]], keyed: bool = False) -> str:
     cols = ", ".join(_column_sql(col, typ) for col, typ in columns)
     return f"CREATE TABLE IF NOT EXISTS {name} ({cols}{', trace_key BIGINT' if keyed else ''})"
 
@@ -139,6 +135,12 @@ def _is_duckdb_file(path: Path) -> bool:
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
     """Execute a statement and consume its result (DuckDB wants results finished)."""
     con.execute(sql, list(params) if params is not None else None).fetchall()
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The one row a statement gives."""
+    rows = con.execute(sql).fetchall()
+    return tuple(rows[0])
 
 
 def _insert_keyed(table: str, source: str, exclude: str | None = None) -> str:
@@ -186,27 +188,6 @@ def _rows_of(table: str, view: str, ranges: Sequence[tuple[int, int]]) -> str:
         f"AND trace_key IN (SELECT trace_key FROM {view})) "
         f"AND (project, trace_id) IN (SELECT project, trace_id FROM {view})"
     )
-
-
-def _taken(
-    tables: Iterable[pa.Table], positions: list[int] | None, expected: int
-) -> Iterator[pa.RecordBatch]:
-    """The rows at `positions` (ascending, counted across `tables`; None: all of them), checking
-    that `tables` hold `expected` rows in all."""
-    offset = 0
-    for table in tables:
-        if table.schema != SPAN_SCHEMA:
-            table = table.cast(SPAN_SCHEMA)
-        end = offset + table.num_rows
-        if positions is not None:
-            low, high = bisect.bisect_left(positions, offset), bisect.bisect_left(positions, end)
-            if high - low < table.num_rows:
-                taken = [p - offset for p in positions[low:high]]
-                table = table.take(pa.array(taken, pa.int64()))
-        offset = end
-        yield from table.to_batches()
-    if offset != expected:
-        raise ValueError(f"the spans' full rows number {offset}, not {expected}")
 
 
 class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
@@ -384,21 +365,15 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     # -- writing ---------------------------------------------------------------------------------
-    def apply(
-        self, spans: pa.Table, lsn: int, rows: Callable[[], Iterable[pa.Table]] | None = None
-    ) -> int:
-        """See `Store.apply`."""
-        if rows is None:
-            spans = spans.cast(SPAN_SCHEMA)
-        else:
-            spans = spans.select(NARROW_SPAN_SCHEMA.names).cast(NARROW_SPAN_SCHEMA)
-        incoming = spans.append_column("pos", pa.array(range(spans.num_rows), pa.int64()))
+    def apply(self, spans: ArrowStreamSource, lsn: int) -> int:
+        """See `Store.apply`. `spans` is read twice: its narrow columns into a temporary table,
+        then every column straight into `spans` as it is inserted."""
         with self._write_lock:
             con = self._con
             _run(con, "BEGIN TRANSACTION")
             try:
                 self._since_checkpoint += 1
-                added = self._apply(con, incoming, rows)
+                added = self._apply(con, spans)
                 self._written_since_attach += added
                 _run(con, "INSERT OR REPLACE INTO meta VALUES ('applied_lsn', ?)", [lsn])
                 con.execute("; ".join(f"DROP TABLE IF EXISTS temp.{name}" for name in _TEMPORARY))
@@ -414,13 +389,15 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                     con.unregister(view)
         return added
 
-    def _apply(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        incoming: pa.Table,
-        rows: Callable[[], Iterable[pa.Table]] | None,
-    ) -> int:
-        con.register("incoming", incoming)
+    def _apply(self, con: duckdb.DuckDBPyConnection, spans: ArrowStreamSource) -> int:
+        con.register("batch", spans)
+        # The batch's position of each span: row_number() over a scan with no order counts the
+        # rows as they come (DuckDB's streaming window, on one thread).
+        _run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE incoming AS SELECT "
+            f"{', '.join(NARROW_SPAN_COLUMN_NAMES)}, row_number() OVER () - 1 AS pos FROM batch",
+        )
         _run(
             con,
             "CREATE OR REPLACE TEMP TABLE touched AS SELECT project, trace_id, "
@@ -445,38 +422,52 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
             f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {columns} FROM spans "
             f"WHERE {_rows_of('spans', 'known', received)}",
         )
-        # The first copy of each span the store does not have yet, in arrival order.
-        fresh = con.sql(
-            "SELECT k.pos FROM (SELECT min(pos) AS pos, project, trace_id, span_id FROM incoming "
-            "GROUP BY project, trace_id, span_id) k "
-            "ANTI JOIN stored s ON k.project = s.project AND k.trace_id = s.trace_id "
-            "AND k.span_id = s.span_id ORDER BY k.pos"
-        ).to_arrow_table()["pos"]
-        if not len(fresh):
+        # The first copy of each span the store does not have yet: usually every span, and then
+        # they are read from `incoming` itself rather than from a copy of it.
+        firsts = (
+            "SELECT min(pos) AS pos FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM stored s "
+            "WHERE i.project = s.project AND i.trace_id = s.trace_id AND i.span_id = s.span_id) "
+            "GROUP BY project, trace_id, span_id"
+        )
+        fresh, total = _one(
+            con, f"SELECT count(*), (SELECT count(*) FROM incoming) FROM ({firsts})"
+        )
+        if not fresh:
             return 0
-        everything = len(fresh) == incoming.num_rows
-        con.register("fresh", incoming if everything else incoming.take(fresh))
-        if rows is None:
-            _run(con, _insert_keyed("spans", "fresh", "pos"))
-        else:
-            picked = None if everything else fresh.to_pylist()
-            stream = pa.RecordBatchReader.from_batches(
-                SPAN_SCHEMA, _taken(rows(), picked, incoming.num_rows)
+        new = "incoming" if fresh == total else "fresh"
+        if new == "fresh":
+            _run(
+                con,
+                "CREATE OR REPLACE TEMP TABLE fresh AS SELECT i.* FROM incoming i "
+                f"SEMI JOIN ({firsts}) k ON i.pos = k.pos",
             )
-            con.register("fresh_rows", stream)
-            _run(con, _insert_keyed("spans", "fresh_rows"))
+        # Every column, read from the batch again as it is inserted; when some of its spans are
+        # not fresh, the fresh ones are picked by position.
+        source = (
+            "batch"
+            if new == "incoming"
+            else "(SELECT * FROM (SELECT *, row_number() OVER () - 1 AS pos FROM batch) "
+            "SEMI JOIN fresh USING (pos))"
+        )
+        (inserted,) = _one(
+            con,
+            f"INSERT INTO spans BY NAME SELECT {', '.join(SPAN_COLUMN_NAMES)}, "
+            f"{_TRACE_KEY} AS trace_key FROM {source}",
+        )
+        if inserted != fresh:
+            raise ValueError(f"the batch gave {inserted} fresh spans when read again, not {fresh}")
         # Rebuild the runs and steps of every trace that gained spans, from all its spans.
         materialize(
             con,
-            f"(SELECT {columns} FROM fresh UNION ALL SELECT {columns} FROM stored "
-            "WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh))",
+            f"(SELECT {columns} FROM {new} UNION ALL SELECT {columns} FROM stored "
+            f"WHERE (project, trace_id) IN (SELECT project, trace_id FROM {new}))",
             _RUN_NAMES,
             _STEP_NAMES,
         )
         _run(
             con,
             "CREATE OR REPLACE TEMP TABLE continued AS SELECT * FROM known "
-            "WHERE (project, trace_id) IN (SELECT project, trace_id FROM fresh)",
+            f"WHERE (project, trace_id) IN (SELECT project, trace_id FROM {new})",
         )
         started = con.execute("SELECT first_start_ns, last_start_ns FROM continued").fetchall()
         if started:
@@ -489,18 +480,18 @@ class DuckDBStore(DriftQueries, ErrorQueries, LatencyQueries):
                 "last_received_ns = greatest(x.last_received_ns, n.last_received_ns), "
                 "first_start_ns = least(x.first_start_ns, n.first_start_ns), "
                 "last_start_ns = greatest(x.last_start_ns, n.last_start_ns) "
-                f"FROM ({_trace_ranges_sql('fresh')}) n "
+                f"FROM ({_trace_ranges_sql(new)}) n "
                 "WHERE x.trace_key = n.trace_key AND x.project = n.project "
                 "AND x.trace_id = n.trace_id",
             )
         _run(
             con,
-            f"INSERT INTO trace_index BY NAME SELECT n.* FROM ({_trace_ranges_sql('fresh')}) n "
+            f"INSERT INTO trace_index BY NAME SELECT n.* FROM ({_trace_ranges_sql(new)}) n "
             "ANTI JOIN continued c ON n.project = c.project AND n.trace_id = c.trace_id",
         )
         _run(con, _insert_keyed("runs", "new_runs"))
         _run(con, _insert_keyed("steps", "new_steps"))
-        return len(fresh)
+        return int(fresh)
 
     def settle(self, *, hand_back_cache: bool = True) -> None:
         """See `Store.settle`: checkpoint DuckDB's log once it reaches `checkpoint_bytes` (or after

@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
+import nanoarrow as na
 import numpy as np
-import pyarrow as pa
 
 from firstwatch import semconv
 from firstwatch.store.base import InputFeatures, RunFilter, StoredBaseline
@@ -43,21 +43,33 @@ def _pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
-def _columns(table: pa.Table, keys: Sequence[str], runs: int) -> dict[str, Any]:
-    """One column per feature from the `n<i>` (number) and `t<i>` (text) pairs of `table`."""
-    order = np.argsort(table["pos"].to_numpy(), kind="stable")
-    table = table.take(pa.array(order))
+def _columns(values: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """One column per feature from the `n<i>` (number) and `t<i>` (text) columns of `values`
+    (DuckDB's `fetchnumpy`, in run order): numbers where every value is one, else labels."""
     prefix = len(semconv.INPUT_PREFIX)
     columns: dict[str, Any] = {}
     for i, key in enumerate(keys):
-        number, text = table[f"n{i}"], table[f"t{i}"]
-        if number.null_count == text.null_count:
-            columns[key[prefix:]] = number.to_numpy(zero_copy_only=False).astype(np.float64)
+        number, text = np.ma.asarray(values[f"n{i}"]), np.ma.asarray(values[f"t{i}"])
+        if np.ma.getmaskarray(number).sum() == np.ma.getmaskarray(text).sum():
+            columns[key[prefix:]] = np.ma.filled(number.astype(np.float64), np.nan)
         else:
-            labels = np.empty(runs, dtype=object)
-            labels[:] = text.to_pylist()
+            labels = np.array(text.data, dtype=object)
+            labels[np.ma.getmaskarray(text)] = None
             columns[key[prefix:]] = labels
     return dict(sorted(columns.items()))
+
+
+def _picked(rows: list[tuple[Any, ...]]) -> na.Array:
+    """The runs picked, as Arrow (trace_id, span_id, start_ns, pos) to join with spans."""
+    trace_ids, span_ids, starts = ([row[i] for row in rows] for i in range(3))
+    columns = {"trace_id": na.string(), "span_id": na.string(), "start_ns": na.int64()}
+    children = [
+        na.c_array(values, typ)
+        for values, typ in zip((trace_ids, span_ids, starts), columns.values(), strict=True)
+    ]
+    children.append(na.c_array(range(len(rows)), na.int64()))
+    layout = na.struct({**columns, "pos": na.int64()})
+    return na.Array(na.c_array_from_buffers(layout, len(rows), [None], children=children))
 
 
 def _baseline(row: Sequence[Any], features: str | None) -> StoredBaseline:
@@ -99,24 +111,23 @@ class DriftQueries:
         self, con: duckdb.DuckDBPyConnection, where: RunFilter, limit: int
     ) -> InputFeatures:
         clauses, params = _run_filter_sql(where)
-        picked = con.sql(
+        rows = con.execute(
             f"SELECT trace_id, span_id, start_ns, version FROM runs WHERE {clauses} "
             "ORDER BY start_ns DESC, trace_id DESC, span_id DESC LIMIT ?",
-            params=[*params, limit],
-        ).to_arrow_table()
-        runs = picked.num_rows
+            [*params, limit],
+        ).fetchall()
+        runs = len(rows)
         if not runs:
             return InputFeatures([], [], [], [], {})
-        picked = picked.append_column("pos", pa.array(np.arange(runs, dtype=np.int64)))
-        start = picked["start_ns"].to_numpy()
+        start = [row[2] for row in rows]
         # A complete run starts when its run span does: the range lets DuckDB skip row groups.
         attributes = (
             f"FROM {_PICKED} p JOIN spans s ON s.project = ? AND s.trace_id = p.trace_id "
             "AND s.span_id = p.span_id AND s.start_ns = p.start_ns "
             "WHERE s.start_ns BETWEEN ? AND ?"
         )
-        near = [where.project, int(start.min()), int(start.max())]
-        con.register(_PICKED, picked)
+        near = [where.project, min(start), max(start)]
+        con.register(_PICKED, _picked(rows))
         try:
             keys = [
                 key
@@ -132,19 +143,23 @@ class DriftQueries:
                 f"THEN CAST(v[{i + 1}] AS DOUBLE) END AS n{i}, v[{i + 1}] ->> '$' AS t{i}"
                 for i in range(len(keys))
             )
-            values = con.sql(
-                f"SELECT pos{', ' if keys else ''}{pairs} FROM (SELECT p.pos, "
-                f"json_extract(s.attributes, ?::VARCHAR[]) AS v {attributes})",
-                params=[[_pointer(key) for key in keys], *near],
-            ).to_arrow_table()
+            values = (
+                con.execute(
+                    f"SELECT pos{', ' if keys else ''}{pairs} FROM (SELECT p.pos, "
+                    f"json_extract(s.attributes, ?::VARCHAR[]) AS v {attributes}) ORDER BY pos",
+                    [[_pointer(key) for key in keys], *near],
+                ).fetchnumpy()
+                if keys
+                else {}
+            )
         finally:
             con.unregister(_PICKED)
         return InputFeatures(
-            trace_ids=picked["trace_id"].to_pylist(),
-            span_ids=picked["span_id"].to_pylist(),
-            start_ns=start.tolist(),
-            versions=picked["version"].to_pylist(),
-            features=_columns(values, keys, runs) if keys else {},
+            trace_ids=[row[0] for row in rows],
+            span_ids=[row[1] for row in rows],
+            start_ns=start,
+            versions=[row[3] for row in rows],
+            features=_columns(values, keys) if keys else {},
         )
 
     def create_baseline(self, baseline: StoredBaseline) -> bool:

@@ -15,6 +15,7 @@ the two to the same answers.
 from __future__ import annotations
 
 import duckdb
+import nanoarrow as na
 
 INCOMPLETE = "incomplete"
 
@@ -246,7 +247,7 @@ def materialize(
     """Runs and steps of every trace in the relation `source`, into the temporary tables
     `new_runs` and `new_steps` with `run_columns` and `step_columns` (in that order).
 
-    Registers the Arrow table `placed` on `con`; the caller unregisters it and drops the tables
+    Registers the Arrow array `placed` on `con`; the caller unregisters it and drops the tables
     of `TEMPORARY`, which replace any of their names. The runs and steps stay in DuckDB: a
     statement that scans an Arrow table needs the GIL, and waits for it as long as a busy thread
     keeps it. `placed`, every span with its run, is the exception: as a DuckDB table it took
@@ -254,7 +255,7 @@ def materialize(
     """
     for statement in _placement_sql(source):
         _run(con, statement)
-    con.register("placed", con.sql(_placed_sql(source)).to_arrow_table())
+    con.register("placed", na.ArrayStream(con.sql(_placed_sql(source))).read_all())
     _run(
         con,
         f"CREATE OR REPLACE TEMP TABLE new_runs AS SELECT {', '.join(run_columns)} "

@@ -4,59 +4,54 @@ from __future__ import annotations
 
 from typing import Final
 
-import pyarrow as pa
-
-# (name, arrow type). Hot fields are typed columns; the rest of a span stays in JSON text. Each span
-# of a request carries the JSON of its resource, the same for all of them: dictionary-encoded, the
-# log and the writer's batches hold it once a request (it was a sixth of a logged span's bytes).
-SPAN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
-    ("project", pa.string()),
-    ("trace_id", pa.string()),
-    ("span_id", pa.string()),
-    ("parent_span_id", pa.string()),
-    ("name", pa.string()),
-    ("span_kind", pa.int8()),
-    ("kind", pa.string()),
-    ("agent_marked", pa.bool_()),
-    ("start_ns", pa.int64()),
-    ("end_ns", pa.int64()),
-    ("duration_ms", pa.float64()),
-    ("status", pa.string()),
-    ("status_message", pa.string()),
-    ("error_type", pa.string()),
-    ("error_message", pa.string()),
-    ("error_class", pa.string()),
-    ("agent", pa.string()),
-    ("version", pa.string()),
-    ("environment", pa.string()),
-    ("service", pa.string()),
-    ("dependency", pa.string()),
-    ("http_status", pa.int32()),
-    ("retry_count", pa.int32()),
-    ("retry_wait_ms", pa.float64()),
-    ("model", pa.string()),
-    ("input_tokens", pa.int64()),
-    ("output_tokens", pa.int64()),
-    ("resource_key", pa.string()),
-    ("resource_op", pa.string()),
-    ("input_preview", pa.string()),
-    ("output_preview", pa.string()),
-    ("attributes", pa.string()),
-    ("resource", pa.dictionary(pa.int32(), pa.string())),
-    ("events", pa.string()),
-    ("received_ns", pa.int64()),
-    ("error_fingerprint", pa.string()),
-    ("failed_checks", pa.string()),
+# (name, SQL type). Hot fields are typed columns; the rest of a span stays in JSON text.
+SPAN_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("project", "VARCHAR"),
+    ("trace_id", "VARCHAR"),
+    ("span_id", "VARCHAR"),
+    ("parent_span_id", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("span_kind", "TINYINT"),
+    ("kind", "VARCHAR"),
+    ("agent_marked", "BOOLEAN"),
+    ("start_ns", "BIGINT"),
+    ("end_ns", "BIGINT"),
+    ("duration_ms", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("status_message", "VARCHAR"),
+    ("error_type", "VARCHAR"),
+    ("error_message", "VARCHAR"),
+    ("error_class", "VARCHAR"),
+    ("agent", "VARCHAR"),
+    ("version", "VARCHAR"),
+    ("environment", "VARCHAR"),
+    ("service", "VARCHAR"),
+    ("dependency", "VARCHAR"),
+    ("http_status", "INTEGER"),
+    ("retry_count", "INTEGER"),
+    ("retry_wait_ms", "DOUBLE"),
+    ("model", "VARCHAR"),
+    ("input_tokens", "BIGINT"),
+    ("output_tokens", "BIGINT"),
+    ("resource_key", "VARCHAR"),
+    ("resource_op", "VARCHAR"),
+    ("input_preview", "VARCHAR"),
+    ("output_preview", "VARCHAR"),
+    ("attributes", "VARCHAR"),
+    ("resource", "VARCHAR"),
+    ("events", "VARCHAR"),
+    ("received_ns", "BIGINT"),
+    ("error_fingerprint", "VARCHAR"),
+    ("failed_checks", "VARCHAR"),
 )
 
-SPAN_SCHEMA: Final = pa.schema(list(SPAN_COLUMNS))
 SPAN_COLUMN_NAMES: Final = tuple(name for name, _ in SPAN_COLUMNS)
 
-# The bulk of a span (two thirds of its bytes), read only by the insert into `spans`: a writer may
-# hand the store its batch without them and stream them to the insert (`Store.apply`).
+# The bulk of a span (two thirds of its bytes), read only by the insert into `spans`: a store reads
+# the other columns of a batch first, and these only as it inserts (`Store.apply`).
 INSERT_ONLY_COLUMNS: Final = ("attributes", "resource", "events")
-NARROW_SPAN_SCHEMA: Final = pa.schema(
-    [(name, typ) for name, typ in SPAN_COLUMNS if name not in INSERT_ONLY_COLUMNS]
+NARROW_SPAN_COLUMN_NAMES: Final = tuple(
+    name for name in SPAN_COLUMN_NAMES if name not in INSERT_ONLY_COLUMNS
 )
 
 # What run materialisation reads of each span of a touched trace. The RUN_ONLY_COLUMNS among them
@@ -92,72 +87,69 @@ MATERIALIZE_COLUMNS: Final = (
     "output_tokens",
 )
 
-RUN_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
-    ("project", pa.string()),
-    ("trace_id", pa.string()),
-    ("span_id", pa.string()),
-    ("name", pa.string()),
-    ("agent", pa.string()),
-    ("version", pa.string()),
-    ("environment", pa.string()),
-    ("start_ns", pa.int64()),
-    ("end_ns", pa.int64()),
-    ("duration_ms", pa.float64()),
-    ("status", pa.string()),
-    ("error_class", pa.string()),
-    ("complete", pa.bool_()),
-    ("step_count", pa.int32()),
-    ("error_step_count", pa.int32()),
-    ("retry_count", pa.int32()),
-    ("retry_wait_ms", pa.float64()),
-    ("input_preview", pa.string()),
-    ("output_preview", pa.string()),
-    ("error_fingerprint", pa.string()),
-    ("failed_checks", pa.string()),
-    ("silent_failure", pa.bool_()),
-    ("first_attempt_ms", pa.float64()),
+RUN_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("project", "VARCHAR"),
+    ("trace_id", "VARCHAR"),
+    ("span_id", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("agent", "VARCHAR"),
+    ("version", "VARCHAR"),
+    ("environment", "VARCHAR"),
+    ("start_ns", "BIGINT"),
+    ("end_ns", "BIGINT"),
+    ("duration_ms", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("error_class", "VARCHAR"),
+    ("complete", "BOOLEAN"),
+    ("step_count", "INTEGER"),
+    ("error_step_count", "INTEGER"),
+    ("retry_count", "INTEGER"),
+    ("retry_wait_ms", "DOUBLE"),
+    ("input_preview", "VARCHAR"),
+    ("output_preview", "VARCHAR"),
+    ("error_fingerprint", "VARCHAR"),
+    ("failed_checks", "VARCHAR"),
+    ("silent_failure", "BOOLEAN"),
+    ("first_attempt_ms", "DOUBLE"),
 )
 
-STEP_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
-    ("project", pa.string()),
-    ("trace_id", pa.string()),
-    ("span_id", pa.string()),
-    ("parent_span_id", pa.string()),
-    ("run_span_id", pa.string()),
-    ("name", pa.string()),
-    ("kind", pa.string()),
-    ("agent", pa.string()),
-    ("version", pa.string()),
-    ("environment", pa.string()),
-    ("start_ns", pa.int64()),
-    ("end_ns", pa.int64()),
-    ("duration_ms", pa.float64()),
-    ("status", pa.string()),
-    ("error_class", pa.string()),
-    ("dependency", pa.string()),
-    ("http_status", pa.int32()),
-    ("retry_count", pa.int32()),
-    ("retry_wait_ms", pa.float64()),
-    ("error_fingerprint", pa.string()),
-    ("failed_checks", pa.string()),
-    ("model", pa.string()),
-    ("input_tokens", pa.int64()),
-    ("output_tokens", pa.int64()),
+STEP_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("project", "VARCHAR"),
+    ("trace_id", "VARCHAR"),
+    ("span_id", "VARCHAR"),
+    ("parent_span_id", "VARCHAR"),
+    ("run_span_id", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("agent", "VARCHAR"),
+    ("version", "VARCHAR"),
+    ("environment", "VARCHAR"),
+    ("start_ns", "BIGINT"),
+    ("end_ns", "BIGINT"),
+    ("duration_ms", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("error_class", "VARCHAR"),
+    ("dependency", "VARCHAR"),
+    ("http_status", "INTEGER"),
+    ("retry_count", "INTEGER"),
+    ("retry_wait_ms", "DOUBLE"),
+    ("error_fingerprint", "VARCHAR"),
+    ("failed_checks", "VARCHAR"),
+    ("model", "VARCHAR"),
+    ("input_tokens", "BIGINT"),
+    ("output_tokens", "BIGINT"),
 )
 
 # Where each stored trace's spans lie, so that a batch finds the traces it continues without
 # scanning every span: `trace_key` is a number from the trace id (cheap to compare; equal keys are
 # confirmed on the id), and the ranges of `received_ns` and `start_ns` bound the trace's span, run
 # and step rows, which the tables' min/max statistics (zone maps) then skip to.
-TRACE_INDEX_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (
-    ("project", pa.string()),
-    ("trace_id", pa.string()),
-    ("trace_key", pa.int64()),
-    ("first_received_ns", pa.int64()),
-    ("last_received_ns", pa.int64()),
-    ("first_start_ns", pa.int64()),
-    ("last_start_ns", pa.int64()),
+TRACE_INDEX_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("project", "VARCHAR"),
+    ("trace_id", "VARCHAR"),
+    ("trace_key", "BIGINT"),
+    ("first_received_ns", "BIGINT"),
+    ("last_received_ns", "BIGINT"),
+    ("first_start_ns", "BIGINT"),
+    ("last_start_ns", "BIGINT"),
 )
-
-RUN_SCHEMA: Final = pa.schema(list(RUN_COLUMNS))
-STEP_SCHEMA: Final = pa.schema(list(STEP_COLUMNS))

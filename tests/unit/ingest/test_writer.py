@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
 
-from firstwatch.ingest.pipeline import decode_batch, decode_batches
+from arrowtables import SPAN_SCHEMA
+from firstwatch.ingest.logformat import (
+    CURRENT_SCHEMA,
+    LoggedRecords,
+    encode_batch,
+    record_rows,
+    schema_message,
+)
 from firstwatch.ingest.wal import WriteAheadLog
 from firstwatch.ingest.writer import Writer
 from firstwatch.store.duckdb import DuckDBStore
-from firstwatch.store.schema import INSERT_ONLY_COLUMNS, SPAN_SCHEMA
+from firstwatch.store.schema import SPAN_COLUMN_NAMES
 from logrecords import run_record
 
 RECORDS = 64
@@ -48,84 +54,70 @@ def test_a_batch_too_large_for_the_store_is_applied_in_smaller_ones(tmp_path: Pa
         store.close()
 
 
-def test_records_decoded_together_read_as_each_alone() -> None:
-    # Each record brings its own dictionary of resources, which replaces the one before.
-    records = [run_record(number) for number in range(3)]
-    alone = pa.concat_tables([decode_batch(record) for record in records])
-    together = decode_batches(records)
-    assert together.schema == SPAN_SCHEMA and together.equals(alone)
+def _read(payload: bytes) -> pa.Table:
+    with pa.ipc.open_stream(payload) as reader:
+        return reader.read_all()
+
+
+def test_logged_records_read_as_one_stream_as_each_alone() -> None:
+    records = [run_record(number, spans=100 + number) for number in range(3)]
+    alone = pa.concat_tables([_read(record) for record in records])
+    source = LoggedRecords(lambda: records)
+    for _ in range(2):  # each read reads the records again
+        together = pa.RecordBatchReader.from_stream(source).read_all()
+        assert together.schema == SPAN_SCHEMA and together.equals(alone)
     assert together["resource"].to_pylist() == [
-        json.dumps({"service.name": f"svc-{number}"}) for number in range(3) for _ in range(SPANS)
+        json.dumps({"service.name": f"svc-{number}"})
+        for number in range(3)
+        for _ in range(100 + number)
     ]
-    # A record of an earlier version among them is cast, in its place.
-    earlier = SPAN_SCHEMA.set(
-        SPAN_SCHEMA.get_field_index("resource"), pa.field("resource", pa.string())
+    assert [record_rows(record) for record in records] == [100, 101, 102]
+    earlier = run_record(7, spans=33, earlier=True)
+    assert schema_message(earlier) != CURRENT_SCHEMA == schema_message(records[0])
+    empty = encode_batch({name: [] for name in SPAN_COLUMN_NAMES}, 0)
+    assert record_rows(earlier) == 33 and record_rows(empty) == 0
+    assert (
+        pa.RecordBatchReader.from_stream(LoggedRecords(lambda: [earlier]))
+        .read_all()
+        .equals(_read(earlier))
     )
-    mixed = [records[0], run_record(7, schema=earlier), records[2]]
-    assert decode_batches(mixed).equals(
-        pa.concat_tables([decode_batch(record) for record in mixed])
-    )
-    assert decode_batches(mixed)["resource"][SPANS].as_py() == json.dumps({"service.name": "svc-7"})
-    assert decode_batches([]).num_rows == 0
 
 
 def test_records_logged_by_an_earlier_version_are_applied_with_todays(tmp_path: Path) -> None:
-    # Before, `resource` was logged as plain text; today it is dictionary-encoded.
-    earlier = pa.schema(
-        [
-            field.with_type(pa.string()) if field.name == "resource" else field
-            for field in SPAN_SCHEMA
-        ]
-    )
-    assert earlier != SPAN_SCHEMA
     wal = WriteAheadLog(tmp_path / "wal")
-    wal.append(run_record(0, schema=earlier))
+    wal.append(run_record(0, earlier=True))
     wal.append(run_record(1))
+    wal.append(run_record(2))
     store = DuckDBStore(tmp_path / "s.duckdb")
     try:
-        # Both in one transaction, which a batch of two schemas could not be.
-        assert Writer(store, wal).apply_pending() == 2
+        # The earlier record alone (a stream has one schema), then today's together.
+        writer = Writer(store, wal)
+        assert writer.apply_pending() == 1 and writer.apply_pending() == 2
         assert store._fetch("SELECT DISTINCT resource FROM spans ORDER BY 1") == [
             ('{"service.name": "svc-0"}',),
             ('{"service.name": "svc-1"}',),
+            ('{"service.name": "svc-2"}',),
         ]
     finally:
         wal.close()
         store.close()
 
 
-class _Watched(DuckDBStore):
-    """A store that notes the columns of each batch the writer hands it."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.handed: list[tuple[str, ...]] = []
-
-    def apply(
-        self, spans: pa.Table, lsn: int, rows: Callable[[], Iterable[pa.Table]] | None = None
-    ) -> int:
-        self.handed.append(tuple(spans.column_names))
-        return super().apply(spans, lsn, rows)
-
-
-def test_the_writer_holds_its_batch_without_the_columns_only_the_insert_reads(
+def test_the_writer_applies_up_to_its_span_bound_and_stores_first_copies(
     tmp_path: Path,
 ) -> None:
     wal = WriteAheadLog(tmp_path / "wal")
     for number in range(3):
         wal.append(run_record(number, varied=True))
     wal.append(run_record(0, varied=True))  # a copy of spans already logged: skipped
-    store = _Watched(tmp_path / "s.duckdb")
+    store = DuckDBStore(tmp_path / "s.duckdb")
     try:
         writer = Writer(store, wal, batch_spans=2 * SPANS)
         assert writer.apply_pending() == 2 and writer.apply_pending() == 2
         assert writer.spans_applied == 3 * SPANS
-        assert store.handed and not any(
-            set(INSERT_ONLY_COLUMNS) & set(columns) for columns in store.handed
-        )
         # Every span's full row is stored, from the first copy logged.
         for number in range(3):
-            logged = pa.ipc.open_stream(_nth(wal, number)).read_all()
+            logged = _read(_nth(wal, number))
             stored = store._fetch(
                 "SELECT span_id, attributes, resource FROM spans WHERE received_ns = ? "
                 "ORDER BY span_id",
