@@ -40,7 +40,7 @@ def _parse_optional_bool(text: str) -> bool | None:
 DUCKDB_MEMORY_LIMIT = "128MB"
 """DuckDB's default memory_limit: the most its cache of the file and its working memory take.
 The writer cuts the cache back after each large write, so under heavy ingest the server stays
-around 300 MB with short peaks of 320–350 MB (docs/benchmarks.md); otherwise queries may fill the
+around 230–250 MB with peaks of 270–330 MB (docs/benchmarks.md); otherwise queries may fill the
 cache up to the limit. Below about 96MB the heaviest queries over 10M spans run out of memory."""
 
 
