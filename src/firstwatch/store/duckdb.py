@@ -143,10 +143,9 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     return tuple(rows[0])
 
 
-def _insert_keyed(table: str, source: str, exclude: str | None = None) -> str:
+def _insert_keyed(table: str, source: str) -> str:
     """Insert the rows of `source` into `table` by column name, with their trace key."""
-    rows = f"* EXCLUDE ({exclude})" if exclude else "*"
-    return f"INSERT INTO {table} BY NAME SELECT {rows}, {_TRACE_KEY} AS trace_key FROM {source}"
+    return f"INSERT INTO {table} BY NAME SELECT *, {_TRACE_KEY} AS trace_key FROM {source}"
 
 
 def _trace_ranges_sql(source: str) -> str:
