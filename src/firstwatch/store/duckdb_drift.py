@@ -143,15 +143,14 @@ class DriftQueries:
                 f"THEN CAST(v[{i + 1}] AS DOUBLE) END AS n{i}, v[{i + 1}] ->> '$' AS t{i}"
                 for i in range(len(keys))
             )
-            values = (
-                con.execute(
-                    f"SELECT pos{', ' if keys else ''}{pairs} FROM (SELECT p.pos, "
+            features = {}
+            if keys:
+                values = con.execute(
+                    f"SELECT pos, {pairs} FROM (SELECT p.pos, "
                     f"json_extract(s.attributes, ?::VARCHAR[]) AS v {attributes}) ORDER BY pos",
                     [[_pointer(key) for key in keys], *near],
                 ).fetchnumpy()
-                if keys
-                else {}
-            )
+                features = _columns(values, keys)
         finally:
             con.unregister(_PICKED)
         return InputFeatures(
@@ -159,7 +158,7 @@ class DriftQueries:
             span_ids=[row[1] for row in rows],
             start_ns=start,
             versions=[row[3] for row in rows],
-            features=_columns(values, keys) if keys else {},
+            features=features,
         )
 
     def create_baseline(self, baseline: StoredBaseline) -> bool:
